@@ -1,0 +1,75 @@
+// org-service: the organisation (departments, positions, members, assignments) over gRPC.
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "libs/log/log.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pg.h"
+#include "libs/rpc/env.h"
+#include "libs/rpc/server.h"
+#include "libs/rpc/worker_pool.h"
+#include "services/org/migrations.h"
+#include "services/org/org_logic.h"
+#include "services/org/org_service.h"
+
+using opsteam::rpc::EnvOr;
+
+ABSL_FLAG(std::string, listen, EnvOr("OPSTEAM_ORG_LISTEN", "127.0.0.1:50051"),
+          "host:port to serve gRPC on (env OPSTEAM_ORG_LISTEN)");
+ABSL_FLAG(std::string, pg, EnvOr("OPSTEAM_ORG_PG", ""),
+          "libpq connection string of the org database (env OPSTEAM_ORG_PG)");
+ABSL_FLAG(int, pg_pool, EnvOr("OPSTEAM_ORG_PG_POOL", 16), "database connections (env OPSTEAM_ORG_PG_POOL)");
+ABSL_FLAG(int, workers, EnvOr("OPSTEAM_ORG_WORKERS", 16),
+          "threads running database work (env OPSTEAM_ORG_WORKERS)");
+ABSL_FLAG(int, max_queued, EnvOr("OPSTEAM_ORG_MAX_QUEUED", 1000),
+          "calls waiting for a worker before RESOURCE_EXHAUSTED (env OPSTEAM_ORG_MAX_QUEUED)");
+ABSL_FLAG(int, drain_seconds, EnvOr("OPSTEAM_ORG_DRAIN_SECONDS", 20),
+          "how long in-flight calls may finish after SIGTERM (env OPSTEAM_ORG_DRAIN_SECONDS)");
+ABSL_FLAG(bool, migrate, true, "apply database migrations at start");
+
+int main(int argc, char** argv) {
+  opsteam::rpc::BlockTerminationSignals();
+  absl::SetProgramUsageMessage("opsteam org-service: departments, positions, members, assignments");
+  absl::ParseCommandLine(argc, argv);
+  const std::string conninfo = absl::GetFlag(FLAGS_pg);
+  if (conninfo.empty()) {
+    std::fprintf(stderr, "org-service: --pg (or OPSTEAM_ORG_PG) is required\n");
+    return 2;
+  }
+
+  opsteam::pg::Pool pool({.conninfo = conninfo, .size = absl::GetFlag(FLAGS_pg_pool)});
+  if (absl::GetFlag(FLAGS_migrate)) {
+    auto conn = opsteam::pg::Connection::Open(conninfo, absl::Seconds(10));
+    if (!conn.ok()) {
+      OPS_LOG(ERROR) << "cannot connect to the database: " << conn.status().message();
+      return 1;
+    }
+    if (auto s = opsteam::pg::ApplyMigrations(**conn, "org", opsteam::org::Migrations()); !s.ok()) {
+      OPS_LOG(ERROR) << "migrations failed: " << s.message();
+      return 1;
+    }
+  }
+
+  opsteam::rpc::WorkerPool workers(absl::GetFlag(FLAGS_workers),
+                                   static_cast<size_t>(absl::GetFlag(FLAGS_max_queued)));
+  opsteam::org::OrgLogic logic(pool);
+  opsteam::org::OrgGrpcService service(logic, workers);
+
+  opsteam::rpc::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  options.health_probe = [&pool] { return pool.Ping(); };
+  auto server = opsteam::rpc::Server::Start(options, {&service});
+  if (!server.ok()) {
+    OPS_LOG(ERROR) << server.status().message();
+    return 1;
+  }
+  const int sig = opsteam::rpc::WaitForTerminationSignal();
+  OPS_LOG(INFO) << "signal " << sig << ": draining";
+  (*server)->Stop();
+  return 0;
+}

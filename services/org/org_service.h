@@ -1,0 +1,47 @@
+#pragma once
+
+// gRPC adapter of OrgService: each method hands its request to OrgLogic on the worker pool
+// and finishes with the mapped status. No rules live here.
+
+#include "libs/rpc/worker_pool.h"
+#include "opsteam/org/v1/org_service.grpc.pb.h"
+#include "services/org/org_logic.h"
+
+namespace opsteam::org {
+
+class OrgGrpcService final : public v1::OrgService::CallbackService {
+ public:
+  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool) : logic_(logic), pool_(pool) {}
+
+#define OPS_ORG_RPC(Method) \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Method##Request* req, \
+                                   v1::Method##Response* resp) override;
+  OPS_ORG_RPC(CreateDepartment)
+  OPS_ORG_RPC(GetDepartment)
+  OPS_ORG_RPC(ListDepartments)
+  OPS_ORG_RPC(UpdateDepartment)
+  OPS_ORG_RPC(MoveDepartment)
+  OPS_ORG_RPC(DeleteDepartment)
+  OPS_ORG_RPC(CreatePosition)
+  OPS_ORG_RPC(GetPosition)
+  OPS_ORG_RPC(ListPositions)
+  OPS_ORG_RPC(UpdatePosition)
+  OPS_ORG_RPC(DeletePosition)
+  OPS_ORG_RPC(CreateMember)
+  OPS_ORG_RPC(GetMember)
+  OPS_ORG_RPC(ListMembers)
+  OPS_ORG_RPC(UpdateMember)
+  OPS_ORG_RPC(AssignMember)
+  OPS_ORG_RPC(EndAssignment)
+  OPS_ORG_RPC(GetAssignment)
+  OPS_ORG_RPC(ListAssignments)
+  OPS_ORG_RPC(GetManager)
+  OPS_ORG_RPC(ListDirectReports)
+#undef OPS_ORG_RPC
+
+ private:
+  OrgLogic& logic_;
+  rpc::WorkerPool& pool_;
+};
+
+}  // namespace opsteam::org

@@ -92,10 +92,15 @@ Reply Convert(const redisReply& r) {
   return out;
 }
 
-// A zero timeval means "no timeout" to setsockopt, which is what an infinite duration asks for.
+bool HasTimeout(absl::Duration d) {
+  return d != absl::InfiniteDuration() && d > absl::ZeroDuration();
+}
+
+// A zero timeval means "no timeout" to setsockopt. hiredis rounds down to milliseconds and
+// would treat a sub-millisecond connect timeout as already expired, hence the floor.
 timeval SocketTimeout(absl::Duration d) {
-  if (d == absl::InfiniteDuration() || d <= absl::ZeroDuration()) return timeval{0, 0};
-  return absl::ToTimeval(d);
+  if (!HasTimeout(d)) return timeval{0, 0};
+  return absl::ToTimeval(std::max(d, absl::Milliseconds(1)));
 }
 
 ReplyPtr Run(redisContext* context, const std::vector<std::string>& args) {
@@ -178,10 +183,10 @@ absl::Status Client::EnsureConnectedLocked() {
                      absl::FormatDuration(next_attempt_ - now), "; last error: ", last_error_,
                      ")"));
   }
-  context_ = options_.connect_timeout == absl::InfiniteDuration()
-                 ? redisConnect(options_.host.c_str(), options_.port)
-                 : redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                           SocketTimeout(options_.connect_timeout));
+  context_ = HasTimeout(options_.connect_timeout)
+                 ? redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                           SocketTimeout(options_.connect_timeout))
+                 : redisConnect(options_.host.c_str(), options_.port);
   if (context_ == nullptr || context_->err != 0) {
     return FailLocked(absl::StrCat("connect: ", ContextError(context_)));
   }

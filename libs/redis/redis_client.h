@@ -30,6 +30,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string password;  // AUTH on connect when not empty
+  // Zero or infinite: no timeout. A command timeout covers each socket read and write.
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(1);
   absl::Duration min_backoff = absl::Milliseconds(50);

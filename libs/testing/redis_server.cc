@@ -1,11 +1,13 @@
 #include "libs/testing/redis_server.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -25,6 +27,7 @@ namespace {
 constexpr char kHost[] = "127.0.0.1";
 constexpr int kStartAttempts = 5;
 constexpr absl::Duration kReadyTimeout = absl::Seconds(10);
+constexpr absl::Duration kProbeTimeout = absl::Milliseconds(500);
 
 std::string Tail(const std::string& path) {
   std::ifstream in(path);
@@ -46,16 +49,25 @@ long long ServerPid(const std::string& info) {
   return -1;
 }
 
-// Whether something listens on 127.0.0.1:port. Checked with a bare socket first so that
-// waiting for the server does not fill the log with the client's connection warnings.
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// Whether something accepts connections on 127.0.0.1:port within `timeout`. Checked with a
+// bare socket first so that waiting for the server does not fill the log with the client's
+// connection warnings. Non-blocking, because a listener that never accepts would otherwise
+// hold connect() for minutes of SYN retries.
+bool Accepts(int port, absl::Duration timeout) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (!ok && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof(err);
+    ok = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1 &&
+         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  }
   close(fd);
   return ok;
 }
@@ -98,14 +110,15 @@ absl::Status RedisServer::Launch() {
 }
 
 absl::Status RedisServer::Probe() {
-  if (!Accepts(port_)) {
+  if (!Accepts(port_, kProbeTimeout)) {
     return absl::UnavailableError(absl::StrCat("port ", port_, " refuses connections"));
   }
   // A fresh client per probe: the client's own reconnect backoff would only slow this down.
   redis::Options options;
   options.host = kHost;
   options.port = port_;
-  options.connect_timeout = absl::Milliseconds(200);
+  options.connect_timeout = kProbeTimeout;
+  options.command_timeout = kProbeTimeout;
   redis::Client client(options);
   // INFO rather than PING: it also proves the answer comes from our process and not from
   // some other server that grabbed the port first.
@@ -125,17 +138,23 @@ absl::Status RedisServer::WaitReady() {
   while (true) {
     if (!process_->Running()) {
       const int code = process_->Wait();
-      return absl::UnavailableError(absl::StrCat(
-          RedisServerBinary(), " on port ", port_, " exited with code ", code,
-          code == 127 ? " (not found? set OPSTEAM_REDIS_SERVER)" : "", "; log ", log_file(),
-          ":\n", Tail(log_file())));
+      // 127: exec failed; another port will not help. Otherwise UNAVAILABLE (usually the
+      // port was taken) tells the callers to try again.
+      if (code == 127) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot run ", RedisServerBinary(), " (not on PATH? set OPSTEAM_REDIS_SERVER)"));
+      }
+      return absl::UnavailableError(absl::StrCat(RedisServerBinary(), " on port ", port_,
+                                                 " exited with code ", code, "; log ",
+                                                 log_file(), ":\n", Tail(log_file())));
     }
+    // Checked after the exit test, so a server that died during a slow probe says so.
+    if (absl::Now() >= deadline) break;
     last = Probe();
-    if (last.ok() || absl::Now() >= deadline) break;
+    if (last.ok()) return last;
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Milliseconds(100));
   }
-  if (last.ok()) return last;
   return absl::DeadlineExceededError(absl::StrCat(
       RedisServerBinary(), " on port ", port_, " did not answer within ",
       absl::FormatDuration(kReadyTimeout), " (", last.ToString(), "); log ", log_file(), ":\n",

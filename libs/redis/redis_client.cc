@@ -138,9 +138,10 @@ Client::Client(Options options)
     : options_([&] {
         options.min_backoff = std::max(options.min_backoff, absl::ZeroDuration());
         options.max_backoff = std::max(options.max_backoff, options.min_backoff);
+        if (!options.now) options.now = [] { return absl::Now(); };
         return std::move(options);
       }()),
-      backoff_(options_.min_backoff) {}
+      next_backoff_(options_.min_backoff) {}
 
 Client::~Client() {
   absl::MutexLock lock(&mu_);
@@ -150,6 +151,11 @@ Client::~Client() {
 bool Client::connected() const {
   absl::MutexLock lock(&mu_);
   return context_ != nullptr;
+}
+
+absl::Duration Client::backoff() const {
+  absl::MutexLock lock(&mu_);
+  return backoff_;
 }
 
 void Client::CloseLocked() {
@@ -167,15 +173,16 @@ absl::Status Client::FailLocked(const std::string& what) {
   }
   ++failures_;
   last_error_ = what;
-  next_attempt_ = absl::Now() + backoff_;
-  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  backoff_ = next_backoff_;
+  next_attempt_ = options_.now() + backoff_;
+  next_backoff_ = std::min(next_backoff_ * 2, options_.max_backoff);
   return opsteam::Unavailable(
       kUnavailableReason, absl::StrCat("redis ", options_.host, ":", options_.port, ": ", what));
 }
 
 absl::Status Client::EnsureConnectedLocked() {
   if (context_ != nullptr) return absl::OkStatus();
-  const absl::Time now = absl::Now();
+  const absl::Time now = options_.now();
   if (now < next_attempt_) {
     return opsteam::Unavailable(
         kUnavailableReason,
@@ -220,7 +227,8 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args) {
                   << failures_ << " failed attempt(s)";
     failures_ = 0;
   }
-  backoff_ = options_.min_backoff;
+  backoff_ = absl::ZeroDuration();
+  next_backoff_ = options_.min_backoff;
   if (reply->type == REDIS_REPLY_ERROR) {
     return opsteam::FailedPrecondition(kErrorReason, std::string(reply->str, reply->len));
   }

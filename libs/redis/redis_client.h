@@ -10,6 +10,7 @@
 // keeps the connection. Nothing is retried here: a write may have been applied before the
 // connection broke, so only the caller can tell whether a retry is safe.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 struct redisContext;  // hiredis; kept out of this header
@@ -35,6 +37,10 @@ struct Options {
   absl::Duration command_timeout = absl::Seconds(1);
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
+  // The clock behind every backoff decision. Injectable for tests, like a TimeSource: a fake
+  // clock makes the backoff windows deterministic. Called with the client's lock held. Socket
+  // timeouts (connect_timeout, command_timeout) are the kernel's and do not use it.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
 // A Redis reply as a plain value. A top-level error reply becomes a Status instead, so kError
@@ -63,6 +69,10 @@ class Client {
   absl::Status Ping() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether a connection is currently open (it may still turn out broken on next use).
   bool connected() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The backoff window set by the last failure: no connection attempt happens until
+  // options().now() reaches that failure's time plus this. Zero while healthy, i.e. before any
+  // failure and again after a successful command.
+  absl::Duration backoff() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options& options() const { return options_; }
 
@@ -76,7 +86,8 @@ class Client {
   const Options options_;
   mutable absl::Mutex mu_;
   redisContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();  // see backoff()
+  absl::Duration next_backoff_ ABSL_GUARDED_BY(mu_);  // the window the next failure sets
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   int failures_ ABSL_GUARDED_BY(mu_) = 0;  // consecutive, for logging only

@@ -10,10 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,6 +27,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // One redis-server for the whole program; tests use keys prefixed with their own name.
 class RedisEnvironment : public ::testing::Environment {
@@ -96,15 +98,48 @@ void ExpectUnavailable(const absl::Status& status) {
   EXPECT_EQ(opsteam::ErrorReason(status), kUnavailableReason) << status;
 }
 
-// Issues `args` until it succeeds, at most `attempts` times with a short pause between.
-absl::StatusOr<Reply> CommandEventually(Client& client, const std::vector<std::string>& args,
-                                        int attempts = 500) {
-  absl::StatusOr<Reply> reply = client.Command(args);
-  for (int i = 1; i < attempts && !reply.ok(); ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
-    reply = client.Command(args);
+// A clock that only moves when the test says so, for Options::now. No test measures or
+// sleeps real time: backoff windows are stepped through with Advance().
+class FakeClock {
+ public:
+  absl::Time Now() const {
+    absl::MutexLock lock(&mu_);
+    return now_;
   }
-  return reply;
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'700'000'000);
+};
+
+// `options` reading the backoff clock from `clock`, which must outlive the client.
+Options WithClock(Options options, FakeClock& clock) {
+  options.now = [&clock] { return clock.Now(); };
+  return options;
+}
+
+// A status from a command the backoff refused without trying to connect.
+bool RefusedByBackoff(const absl::Status& status) {
+  return absl::StrContains(status.message(), "next attempt in");
+}
+
+// Expects `status` to be the backoff's fail-fast answer with `remaining` left in the window.
+void ExpectInBackoff(const absl::Status& status, absl::Duration remaining) {
+  ExpectUnavailable(status);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(absl::StrCat("next attempt in ", absl::FormatDuration(remaining), ";")));
+}
+
+// Expects `status` to come from a real connection attempt to a refusing port.
+void ExpectConnectRefused(const absl::Status& status) {
+  ExpectUnavailable(status);
+  EXPECT_FALSE(RefusedByBackoff(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("connect: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("Connection refused"));
 }
 
 TEST(RedisClientTest, SetGetRoundTripIsBinarySafe) {
@@ -230,19 +265,20 @@ TEST(RedisClientTest, RefusedPortIsUnavailableFast) {
   options.connect_timeout = absl::Seconds(5);
   options.min_backoff = absl::Hours(1);
   options.max_backoff = absl::Hours(1);
-  Client client(options);
+  FakeClock clock;
+  Client client(WithClock(options, clock));
 
-  const absl::Time start = absl::Now();
+  // Refused outright, not a connect timeout (no timing here: the message tells which).
   absl::Status first = client.Ping();
-  // A refused connection must not wait for the connect timeout.
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  ExpectUnavailable(first);
+  ExpectConnectRefused(first);
+  EXPECT_THAT(std::string(first.message()), Not(HasSubstr("timed out")));
   EXPECT_FALSE(client.connected());
 
   // Inside the backoff window: refused without another connection attempt.
   absl::Status second = client.Ping();
-  ExpectUnavailable(second);
-  EXPECT_THAT(std::string(second.message()), HasSubstr("next attempt in"));
+  ExpectInBackoff(second, absl::Hours(1));
+  EXPECT_THAT(std::string(second.message()), HasSubstr("Connection refused"));  // last error
+  EXPECT_FALSE(client.connected());
 }
 
 TEST(RedisClientTest, BackoffDoublesUpToMaximum) {
@@ -252,34 +288,82 @@ TEST(RedisClientTest, BackoffDoublesUpToMaximum) {
   options.port = closed.port();
   options.min_backoff = absl::Milliseconds(100);
   options.max_backoff = absl::Milliseconds(400);
-  Client client(options);
+  FakeClock clock;
+  Client client(WithClock(options, clock));
+  EXPECT_EQ(client.backoff(), absl::ZeroDuration());
 
-  // Poll; a real connection attempt reports the connect error, the others the backoff.
-  std::vector<absl::Time> attempts;
-  for (int i = 0; i < 5000 && attempts.size() < 6; ++i) {
-    absl::Status s = client.Ping();
-    const absl::Time now = absl::Now();
-    ExpectUnavailable(s);
-    if (!absl::StrContains(s.message(), "next attempt in")) attempts.push_back(now);
-    absl::SleepFor(absl::Milliseconds(2));
+  ExpectConnectRefused(client.Ping());  // the first command tries at once
+  // Each failed attempt opens a window twice the last one, capped at 400ms: uncapped
+  // doubling would make the last two 800ms and 1.6s.
+  const absl::Duration windows[] = {absl::Milliseconds(100), absl::Milliseconds(200),
+                                    absl::Milliseconds(400), absl::Milliseconds(400),
+                                    absl::Milliseconds(400)};
+  for (const absl::Duration window : windows) {
+    SCOPED_TRACE(absl::StrCat("window ", absl::FormatDuration(window)));
+    EXPECT_EQ(client.backoff(), window);
+    // At the start of the window and 1ms before its end: no connection attempt.
+    ExpectInBackoff(client.Ping(), window);
+    clock.Advance(window - absl::Milliseconds(1));
+    ExpectInBackoff(client.Ping(), absl::Milliseconds(1));
+    EXPECT_FALSE(client.connected());
+    // Exactly at its end: a real attempt, which fails and opens the next window.
+    clock.Advance(absl::Milliseconds(1));
+    ExpectConnectRefused(client.Ping());
+    EXPECT_FALSE(client.connected());
   }
-  ASSERT_EQ(attempts.size(), 6u);
-  const absl::Duration slack = absl::Milliseconds(5);
-  EXPECT_GE(attempts[1] - attempts[0], absl::Milliseconds(100) - slack);
-  EXPECT_GE(attempts[2] - attempts[1], absl::Milliseconds(200) - slack);
-  EXPECT_GE(attempts[3] - attempts[2], absl::Milliseconds(400) - slack);
-  // Capped at 400ms: uncapped doubling would wait 800ms and 1.6s here.
-  EXPECT_GE(attempts[4] - attempts[3], absl::Milliseconds(400) - slack);
-  EXPECT_LT(attempts[4] - attempts[3], absl::Milliseconds(750));
-  EXPECT_GE(attempts[5] - attempts[4], absl::Milliseconds(400) - slack);
-  EXPECT_LT(attempts[5] - attempts[4], absl::Milliseconds(750));
+  EXPECT_EQ(client.backoff(), absl::Milliseconds(400));
+}
+
+TEST(RedisClientTest, BackoffResetsAfterSuccessfulCommand) {
+  Options options = ServerOptions();
+  options.min_backoff = absl::Milliseconds(100);
+  options.max_backoff = absl::Milliseconds(400);
+  FakeClock clock;
+  Client client(WithClock(options, clock));
+  Client admin(ServerOptions());
+  auto id = client.Command({"CLIENT", "ID"});
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(client.backoff(), absl::ZeroDuration());
+
+  // The server drops the client: the first window is min_backoff.
+  auto killed = admin.Command({"CLIENT", "KILL", "ID", absl::StrCat(id->integer)});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_EQ(killed->integer, 1);
+  absl::Status dropped = client.Ping();
+  ExpectUnavailable(dropped);
+  EXPECT_FALSE(RefusedByBackoff(dropped)) << dropped;
+  EXPECT_EQ(client.backoff(), absl::Milliseconds(100));
+  ExpectInBackoff(client.Ping(), absl::Milliseconds(100));
+
+  // Past the window the client reconnects (a new server-side client) and the command works.
+  clock.Advance(absl::Milliseconds(100));
+  auto new_id = client.Command({"CLIENT", "ID"});
+  ASSERT_TRUE(new_id.ok()) << new_id.status();
+  EXPECT_NE(new_id->integer, id->integer);
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(client.backoff(), absl::ZeroDuration());
+
+  // Dropped again: the success reset the backoff, so the window is min_backoff again rather
+  // than the doubled 200ms.
+  killed = admin.Command({"CLIENT", "KILL", "ID", absl::StrCat(new_id->integer)});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_EQ(killed->integer, 1);
+  ExpectUnavailable(client.Ping());
+  EXPECT_EQ(client.backoff(), absl::Milliseconds(100));
+  ExpectInBackoff(client.Ping(), absl::Milliseconds(100));
+  clock.Advance(absl::Milliseconds(99));
+  ExpectInBackoff(client.Ping(), absl::Milliseconds(1));
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_TRUE(client.Ping().ok());
+  EXPECT_EQ(client.backoff(), absl::ZeroDuration());
 }
 
 TEST(RedisClientTest, DroppedConnectionFailsFastDuringBackoff) {
   Options options = ServerOptions();
   options.min_backoff = absl::Hours(1);
   options.max_backoff = absl::Hours(1);
-  Client client(options);
+  FakeClock clock;
+  Client client(WithClock(options, clock));
   auto id = client.Command({"CLIENT", "ID"});
   ASSERT_TRUE(id.ok()) << id.status();
 
@@ -298,25 +382,41 @@ TEST(RedisClientTest, DroppedConnectionFailsFastDuringBackoff) {
   EXPECT_TRUE(admin.Ping().ok());
 }
 
+// hiredis writes with write(2); a write to a connection the server has closed raises
+// SIGPIPE, whose default action would kill this whole test program.
+TEST(RedisClientTest, ServerClosingDuringLargeWriteIsUnavailableNotSigpipe) {
+  Client client(ServerOptions());
+  auto id = client.Command({"CLIENT", "ID"});
+  ASSERT_TRUE(id.ok()) << id.status();
+  Client admin(ServerOptions());
+  ASSERT_TRUE(admin.Command({"CLIENT", "KILL", "ID", absl::StrCat(id->integer)}).ok());
+
+  // Far larger than the socket buffers, so the writes continue after the peer's reset.
+  auto set = client.Command({"SET", Key("big"), std::string(16 << 20, 'x')});
+  ExpectUnavailable(set.status());
+  EXPECT_FALSE(client.connected());
+}
+
 TEST(RedisClientTest, CommandTimeoutDropsConnection) {
   Options options = ServerOptions();
   options.command_timeout = absl::Milliseconds(200);
-  Client client(options);
+  FakeClock clock;
+  Client client(WithClock(options, clock));
   ASSERT_TRUE(client.Ping().ok());
 
-  const absl::Time start = absl::Now();
   auto blocked = client.Command({"BLPOP", Key("never-pushed"), "0"});  // blocks forever
-  const absl::Duration took = absl::Now() - start;
   ExpectUnavailable(blocked.status());
   EXPECT_THAT(std::string(blocked.status().message()), HasSubstr("timed out"));
-  EXPECT_GE(took, absl::Milliseconds(150));
-  EXPECT_LT(took, absl::Seconds(5));
   EXPECT_FALSE(client.connected());
+  EXPECT_EQ(client.backoff(), options.min_backoff);
+  ExpectInBackoff(client.Ping(), options.min_backoff);
 
   // A fresh connection once the backoff has passed.
-  auto pong = CommandEventually(client, {"PING"});
+  clock.Advance(client.backoff());
+  auto pong = client.Command({"PING"});
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->str, "PONG");
+  EXPECT_TRUE(client.connected());
 }
 
 TEST(RedisClientTest, AuthenticatesWithPassword) {
@@ -350,7 +450,8 @@ TEST(RedisClientTest, AuthenticatesWithPassword) {
 
 TEST(RedisClientTest, ReconnectsAfterServerRestart) {
   opsteam::testing::RedisServer& server = RedisEnvironment::server();
-  Client client(ServerOptions());
+  FakeClock clock;
+  Client client(WithClock(ServerOptions(), clock));
   const std::string key = Key("k");
   ASSERT_TRUE(client.Command({"SET", key, "before"}).ok());
 
@@ -359,8 +460,14 @@ TEST(RedisClientTest, ReconnectsAfterServerRestart) {
   ExpectUnavailable(during.status());
   EXPECT_FALSE(client.connected());
 
+  // Restart() returns once the new server answers PING, so no waiting for it here; the
+  // client's backoff is stepped past on the fake clock.
   ASSERT_TRUE(server.Restart().ok());
-  auto after = CommandEventually(client, {"GET", key});
+  const absl::Duration window = client.backoff();
+  EXPECT_EQ(window, ServerOptions().min_backoff);
+  ExpectInBackoff(client.Command({"GET", key}).status(), window);
+  clock.Advance(window);
+  auto after = client.Command({"GET", key});
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_TRUE(after->is_nil());  // a fresh server: no persistence
   EXPECT_TRUE(client.connected());

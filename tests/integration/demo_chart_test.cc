@@ -1,0 +1,199 @@
+// The demo organisations of deploy/demo/ load through the public API exactly as described,
+// load again without changing anything, and can be walked by a client that knows only the
+// .proto files.
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/services/org/org_fixture.h"
+#include "tools/opsteam/chart_loader.h"
+#include "tools/opsteam/client.h"
+
+namespace opsteam::org::testing {
+namespace {
+
+using Stub = v1::OrgService::Stub;
+
+struct ChartFacts {
+  std::set<std::string> departments;
+  std::map<std::string, int> headcount;  // position name -> seats
+  std::map<std::string, int> assigned;   // position name -> assignments
+  std::map<std::string, std::string> leads;
+  std::set<std::string> members;
+  std::map<std::string, int> children;  // department name -> direct children
+};
+
+void Collect(const v1::ChartDepartment& d, ChartFacts& facts) {
+  const std::string name = "departments/" + d.id();
+  facts.departments.insert(name);
+  facts.children[name] = d.children_size();
+  if (!d.lead_position_id().empty()) facts.leads[name] = "positions/" + d.lead_position_id();
+  for (const auto& p : d.positions()) facts.headcount["positions/" + p.id()] = p.headcount();
+  for (const auto& c : d.children()) Collect(c, facts);
+}
+
+ChartFacts Facts(const v1::OrgChart& chart) {
+  ChartFacts facts;
+  for (const auto& d : chart.departments()) Collect(d, facts);
+  for (const auto& m : chart.members()) {
+    facts.members.insert("members/" + m.id());
+    for (const auto& a : m.assignments()) facts.assigned["positions/" + a.position_id()]++;
+  }
+  return facts;
+}
+
+std::vector<std::string> DemoCharts() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(OPSTEAM_SOURCE_DIR "/deploy/demo")) {
+    if (e.path().extension() == ".textproto") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class DemoChartTest : public OrgTest {
+ protected:
+  cli::Client MakeClient() {
+    cli::ClientOptions options;
+    options.address = absl::StrCat("127.0.0.1:", server_->port());
+    options.deadline = absl::Seconds(30);
+    return cli::Client(options);
+  }
+};
+
+TEST_F(DemoChartTest, EveryChartLoadsAsDescribedAndReloadsAsANoOp) {
+  const auto charts = DemoCharts();
+  ASSERT_FALSE(charts.empty());
+  for (const auto& path : charts) {
+    SCOPED_TRACE(path);
+    auto chart = cli::ReadChart(path);
+    ASSERT_TRUE(chart.ok()) << chart.status();
+    const ChartFacts facts = Facts(*chart);
+    cli::Client client = MakeClient();
+    cli::LoadSummary first;
+    ASSERT_TRUE(cli::LoadChart(client, *chart, &first).ok());
+    EXPECT_EQ(first.departments.created, static_cast<int>(facts.departments.size()));
+    EXPECT_EQ(first.members.created, static_cast<int>(facts.members.size()));
+
+    const std::string as_of = chart->effective_date().empty() ? "" : "2026-06-01";
+    // Every department, position and seat count is on the server.
+    std::set<std::string> departments;
+    std::map<std::string, std::string> leads;
+    for (const auto& root : chart->departments()) {
+      departments.insert("departments/" + root.id());
+      v1::ListDepartmentsRequest req;
+      req.set_parent("departments/" + root.id());
+      req.set_recursive(true);
+      req.set_as_of(as_of);
+      req.set_page_size(1000);
+      v1::ListDepartmentsResponse resp;
+      ASSERT_THAT(Call(&Stub::ListDepartments, req, &resp), IsOk());
+      for (const auto& d : resp.departments()) departments.insert(d.name());
+    }
+    EXPECT_EQ(departments, facts.departments);
+    for (const auto& [dept, lead] : facts.leads) {
+      v1::GetDepartmentRequest req;
+      req.set_name(dept);
+      req.set_as_of(as_of);
+      v1::GetDepartmentResponse resp;
+      ASSERT_THAT(Call(&Stub::GetDepartment, req, &resp), IsOk());
+      EXPECT_EQ(resp.department().lead_position(), lead) << dept;
+    }
+    for (const auto& [position, seats] : facts.headcount) {
+      v1::GetPositionRequest req;
+      req.set_name(position);
+      req.set_as_of(as_of);
+      v1::GetPositionResponse resp;
+      ASSERT_THAT(Call(&Stub::GetPosition, req, &resp), IsOk()) << position;
+      EXPECT_EQ(resp.position().headcount(), seats) << position;
+      const int expected_filled = facts.assigned.count(position) ? facts.assigned.at(position) : 0;
+      EXPECT_EQ(resp.position().filled(), expected_filled) << position;
+    }
+
+    // Loading again creates nothing and changes no etag.
+    v1::GetDepartmentRequest root_req;
+    root_req.set_name("departments/" + chart->departments(0).id());
+    root_req.set_as_of(as_of);
+    v1::GetDepartmentResponse before, after;
+    ASSERT_THAT(Call(&Stub::GetDepartment, root_req, &before), IsOk());
+    cli::LoadSummary second;
+    ASSERT_TRUE(cli::LoadChart(client, *chart, &second).ok());
+    EXPECT_EQ(second.departments.created + second.positions.created + second.members.created +
+                  second.assignments.created + second.leads.created + second.reports_to.created,
+              0);
+    EXPECT_EQ(second.departments.present, static_cast<int>(facts.departments.size()));
+    ASSERT_THAT(Call(&Stub::GetDepartment, root_req, &after), IsOk());
+    EXPECT_EQ(before.department().etag(), after.department().etag());
+  }
+}
+
+TEST_F(DemoChartTest, KuaishouHasTheSeedsShape) {
+  auto chart = cli::ReadChart(OPSTEAM_SOURCE_DIR "/deploy/demo/kuaishou.textproto");
+  ASSERT_TRUE(chart.ok()) << chart.status();
+  cli::Client client = MakeClient();
+  cli::LoadSummary summary;
+  ASSERT_TRUE(cli::LoadChart(client, *chart, &summary).ok());
+
+  // seeds/000: one project group, 3 large departments, 12 small departments below them.
+  v1::ListDepartmentsRequest large;
+  large.set_parent("departments/kuaishou");
+  large.set_as_of("2026-06-01");
+  v1::ListDepartmentsResponse large_resp;
+  ASSERT_THAT(Call(&Stub::ListDepartments, large, &large_resp), IsOk());
+  ASSERT_EQ(large_resp.departments_size(), 3);
+  int small = 0;
+  for (const auto& d : large_resp.departments()) {
+    v1::ListDepartmentsRequest req;
+    req.set_parent(d.name());
+    req.set_as_of("2026-06-01");
+    v1::ListDepartmentsResponse resp;
+    ASSERT_THAT(Call(&Stub::ListDepartments, req, &resp), IsOk());
+    small += resp.departments_size();
+  }
+  EXPECT_EQ(small, 12);
+
+  // 销售一部: 1 director + 5 sales managers (all seats filled) + 1 business support.
+  v1::GetPositionRequest get;
+  get.set_name("positions/sales-1-manager");
+  get.set_as_of("2026-06-01");
+  v1::GetPositionResponse managers;
+  ASSERT_THAT(Call(&Stub::GetPosition, get, &managers), IsOk());
+  EXPECT_EQ(managers.position().title(), "销售经理");
+  EXPECT_EQ(managers.position().headcount(), 5);
+  EXPECT_EQ(managers.position().filled(), 5);
+  MakeMember("m-newcomer", "新人", "2026-01-01");
+  EXPECT_THAT(Assign("m-newcomer", "sales-1-manager", v1::ASSIGNMENT_KIND_PRIMARY, "2026-06-01"),
+              IsError(grpc::StatusCode::FAILED_PRECONDITION, "HEADCOUNT_FULL", ""));
+}
+
+TEST_F(DemoChartTest, AClientThatKnowsOnlyTheProtoFilesWalksTheWholeTree) {
+  auto chart = cli::ReadChart(OPSTEAM_SOURCE_DIR "/deploy/demo/kuaishou.textproto");
+  ASSERT_TRUE(chart.ok()) << chart.status();
+  cli::Client client = MakeClient();
+  cli::LoadSummary summary;
+  ASSERT_TRUE(cli::LoadChart(client, *chart, &summary).ok());
+  const ChartFacts facts = Facts(*chart);
+  int seats = 0;
+  for (const auto& [p, n] : facts.headcount) seats += n;
+
+  const std::string command =
+      absl::StrCat("/usr/bin/python3 ", OPSTEAM_SOURCE_DIR, "/tests/integration/walk_org.py ",
+                   OPSTEAM_SOURCE_DIR, "/proto 127.0.0.1:", server_->port(), " 2026-06-01 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) output.append(buf, n);
+  ASSERT_EQ(pclose(pipe), 0) << output;
+  EXPECT_THAT(output, ::testing::HasSubstr(absl::StrCat("\"departments\": ", facts.departments.size(),
+                                                        ", \"unique_departments\": ", facts.departments.size())));
+  EXPECT_THAT(output, ::testing::HasSubstr(absl::StrCat("\"positions\": ", facts.headcount.size(),
+                                                        ", \"seats\": ", seats)));
+}
+
+}  // namespace
+}  // namespace opsteam::org::testing

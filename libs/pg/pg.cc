@@ -20,6 +20,8 @@ namespace {
 // Payload keys are internal: ToGrpcStatus forwards only google.rpc details.
 constexpr absl::string_view kSqlStatePayload = "opsteam.pg/sqlstate";
 constexpr absl::string_view kConstraintPayload = "opsteam.pg/constraint";
+// Every session: timestamps in UTC; NOTICEs ("... already exists, skipping") not printed.
+constexpr const char* kSessionSetup = "SET TIME ZONE 'UTC'; SET client_min_messages TO warning";
 
 absl::Status StatusForSqlState(absl::string_view state, absl::string_view message) {
   if (state == "40001") return Aborted("SERIALIZATION_FAILURE", "concurrent update; retry");
@@ -122,8 +124,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     return Unavailable("DATABASE_UNAVAILABLE", "database unavailable");
   }
   auto c = std::unique_ptr<Connection>(new Connection(conn));
-  // The schema's own functions and tables are found first; timestamps are in UTC.
-  if (auto s = c->ExecScript("SET TIME ZONE 'UTC'"); !s.ok()) return s;
+  if (auto s = c->ExecScript(kSessionSetup); !s.ok()) return s;
   return c;
 }
 
@@ -139,7 +140,7 @@ absl::Status Connection::Reset() {
   if (PQstatus(conn_) != CONNECTION_OK) {
     return Unavailable("DATABASE_UNAVAILABLE", "database unavailable");
   }
-  return ExecScript("SET TIME ZONE 'UTC'");
+  return ExecScript(kSessionSetup);
 }
 
 absl::Status Connection::ErrorFrom(pg_result* result, absl::string_view what) {

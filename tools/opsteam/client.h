@@ -1,0 +1,64 @@
+#pragma once
+
+// What every `opsteam` command shares: one channel to the org service, its stubs, and the
+// rule that no call goes out without a deadline.
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "libs/status/status.h"
+#include "opsteam/org/v1/org_service.grpc.pb.h"
+
+namespace opsteam::cli {
+
+struct ClientOptions {
+  // host:port of the org service.
+  std::string address = "127.0.0.1:50051";
+  // Deadline of each call.
+  absl::Duration deadline = absl::Seconds(10);
+  // Day the organisation is read as of ("YYYY-MM-DD"); empty = today.
+  std::string as_of;
+  // page_size of List calls; 0 = the server's default.
+  int page_size = 0;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  const ClientOptions& options() const { return options_; }
+  org::v1::OrgService::Stub& org() { return *org_; }
+  grpc::health::v1::Health::Stub& health() { return *health_; }
+
+  // Runs `call(grpc::ClientContext*) -> grpc::Status` with the configured deadline (or
+  // `deadline` when given) and maps the result back to an absl::Status with its details.
+  template <typename Call>
+  absl::Status Run(Call&& call, absl::Duration deadline = absl::InfiniteDuration()) {
+    grpc::ClientContext ctx;
+    const absl::Duration d = std::min(deadline, options_.deadline);
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+    return FromGrpcStatus(std::forward<Call>(call)(&ctx));
+  }
+
+ private:
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<org::v1::OrgService::Stub> org_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+// "NOT_FOUND: departments/x not found (reason RESOURCE_NOT_FOUND, field name)".
+std::string FormatError(const absl::Status& status);
+// Prints "opsteam: <what>: <FormatError>" to stderr.
+void PrintError(absl::string_view what, const absl::Status& status);
+
+}  // namespace opsteam::cli

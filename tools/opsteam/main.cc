@@ -1,0 +1,90 @@
+// opsteam: command-line client of the org service.
+//
+//   opsteam [flags] health [--wait_seconds N]
+//   opsteam [flags] tree [departments/ID]
+//   opsteam [flags] get departments/ID | positions/ID | members/ID | assignments/ID
+//   opsteam [flags] manager members/ID
+//   opsteam [flags] load CHART.textproto
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "libs/rpc/env.h"
+#include "tools/opsteam/chart_loader.h"
+#include "tools/opsteam/client.h"
+#include "tools/opsteam/commands.h"
+
+using opsteam::rpc::EnvOr;
+
+ABSL_FLAG(std::string, addr, EnvOr("OPSTEAM_ORG_ADDR", "127.0.0.1:50051"),
+          "host:port of the org service (env OPSTEAM_ORG_ADDR)");
+ABSL_FLAG(int, deadline_ms, 10000, "deadline of each call, in milliseconds");
+ABSL_FLAG(std::string, as_of, "", "read the organisation as of this day, YYYY-MM-DD; empty = today");
+ABSL_FLAG(int, page_size, 0, "page size of List calls; 0 = the server's default");
+ABSL_FLAG(int, wait_seconds, 0, "health: keep asking until SERVING or this many seconds passed");
+
+namespace {
+
+constexpr char kUsage[] =
+    "opsteam: command-line client of the opsteam org service.\n\n"
+    "  opsteam [flags] health [--wait_seconds N]  grpc.health.v1 check; exit 0 only when SERVING\n"
+    "  opsteam [flags] tree [departments/ID]      the department tree with each department's positions\n"
+    "  opsteam [flags] get NAME                   a department, position, member or assignment\n"
+    "  opsteam [flags] manager members/ID         a member's manager and skip-level manager\n"
+    "  opsteam [flags] load CHART.textproto       create a text-format opsteam.org.v1.OrgChart\n\n"
+    "Flags: --addr (env OPSTEAM_ORG_ADDR), --deadline_ms, --as_of, --page_size; --helpfull for all.";
+
+int Usage(const std::string& problem) {
+  std::fprintf(stderr, "opsteam: %s\n\n%s\n", problem.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // positional[0] is the program itself.
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (args.empty()) return Usage("no command given");
+
+  const int deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
+  if (deadline_ms <= 0) return Usage("--deadline_ms must be positive");
+  opsteam::cli::ClientOptions options;
+  options.address = absl::GetFlag(FLAGS_addr);
+  options.deadline = absl::Milliseconds(deadline_ms);
+  options.as_of = absl::GetFlag(FLAGS_as_of);
+  options.page_size = absl::GetFlag(FLAGS_page_size);
+  opsteam::cli::Client client(options);
+
+  const std::string& command = args[0];
+  const size_t operands = args.size() - 1;
+  if (command == "health") {
+    if (operands != 0) return Usage("health takes no arguments");
+    return opsteam::cli::Health(client, absl::Seconds(absl::GetFlag(FLAGS_wait_seconds)), std::cout);
+  }
+  if (command == "tree") {
+    if (operands > 1) return Usage("tree takes at most one department name");
+    return opsteam::cli::Tree(client, operands ? args[1] : "", std::cout);
+  }
+  if (command == "get") {
+    if (operands != 1) return Usage("get takes one resource name");
+    return opsteam::cli::Get(client, args[1], std::cout);
+  }
+  if (command == "manager") {
+    if (operands != 1) return Usage("manager takes one member name, members/ID");
+    return opsteam::cli::Manager(client, args[1], std::cout);
+  }
+  if (command == "load") {
+    if (operands != 1) return Usage("load takes one chart file");
+    return opsteam::cli::Load(client, args[1], std::cout);
+  }
+  return Usage(absl::StrCat("unknown command \"", command, "\""));
+}

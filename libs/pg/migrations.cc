@@ -70,6 +70,8 @@ absl::Status ApplyLocked(Connection& conn, const std::vector<Migration>& migrati
 absl::Status ApplyMigrations(Connection& conn, const std::string& service,
                              const std::vector<Migration>& migrations) {
   const std::string key = absl::StrCat("opsteam.migrations.", service);
+  // A migration may rebuild a large table: no statement timeout here.
+  if (auto s = conn.ExecScript("SET statement_timeout TO 0"); !s.ok()) return s;
   // Session-level lock: held across the per-migration transactions.
   auto locked = conn.Exec("SELECT pg_advisory_lock(hashtext($1))", {key});
   if (!locked.ok()) return locked.status();

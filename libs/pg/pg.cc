@@ -20,8 +20,10 @@ namespace {
 // Payload keys are internal: ToGrpcStatus forwards only google.rpc details.
 constexpr absl::string_view kSqlStatePayload = "opsteam.pg/sqlstate";
 constexpr absl::string_view kConstraintPayload = "opsteam.pg/constraint";
-// Every session: timestamps in UTC; NOTICEs ("... already exists, skipping") not printed.
-constexpr const char* kSessionSetup = "SET TIME ZONE 'UTC'; SET client_min_messages TO warning";
+// Every session: timestamps in UTC; NOTICEs ("... already exists, skipping") not printed;
+// no statement runs longer than 30 s, so a stuck query cannot hold a worker past a drain.
+constexpr const char* kSessionSetup =
+    "SET TIME ZONE 'UTC'; SET client_min_messages TO warning; SET statement_timeout TO '30s'";
 
 absl::Status StatusForSqlState(absl::string_view state, absl::string_view message) {
   if (state == "40001") return Aborted("SERIALIZATION_FAILURE", "concurrent update; retry");
@@ -243,6 +245,16 @@ void Pool::Release(std::unique_ptr<Connection> conn) {
   }
 }
 
+void Pool::DiscardIdle() {
+  std::vector<std::unique_ptr<Connection>> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    open_ -= static_cast<int>(idle_.size());
+    dropped.swap(idle_);
+  }
+  // Closed outside the lock: PQfinish may block on the network.
+}
+
 absl::Status Pool::Ping() {
   auto lease = Acquire();
   if (!lease.ok()) return lease.status();
@@ -279,14 +291,21 @@ absl::Status RunInTransaction(Pool& pool, const TxOptions& options,
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
     if (last = conn.ExecScript(begin); !last.ok()) {
-      if (ConnectionLost(last)) continue;
+      if (ConnectionLost(last)) {
+        pool.DiscardIdle();
+        continue;
+      }
       return last;
     }
     Tx tx(conn);
     last = body(tx);
     if (!last.ok()) {
       if (conn.healthy()) (void)conn.ExecScript("ROLLBACK");
-      if (Retryable(last) || (ConnectionLost(last) && !conn.healthy())) continue;
+      if (ConnectionLost(last) && !conn.healthy()) {
+        pool.DiscardIdle();
+        continue;
+      }
+      if (Retryable(last)) continue;
       return last;
     }
     last = conn.ExecScript("COMMIT");

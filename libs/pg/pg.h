@@ -118,6 +118,9 @@ class Pool {
   absl::StatusOr<Lease> Acquire();
   // Runs SELECT 1 on a pooled connection: the health probe.
   absl::Status Ping();
+  // Closes every idle connection: once one is found dead (server restart), the others are
+  // most likely dead too, and each would otherwise cost a caller a failed attempt.
+  void DiscardIdle();
   const PoolOptions& options() const { return options_; }
 
  private:

@@ -60,6 +60,7 @@ void Server::Stop() {
   stopped_ = true;
   stop_health_.Notify();
   if (health_thread_.joinable()) health_thread_.join();
+  if (!server_) return;  // Start failed before a server was built
   // Load balancers see NOT_SERVING first; in-flight calls then get the drain deadline.
   server_->GetHealthCheckService()->Shutdown();
   const auto deadline = std::chrono::system_clock::now() +

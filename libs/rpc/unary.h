@@ -7,10 +7,12 @@
 // The body runs on the worker pool and finishes the reactor from there with the status
 // mapped by ToGrpcStatus. A call cancelled or past its deadline while queued is not run.
 
+#include <algorithm>
 #include <utility>
 
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "libs/rpc/call_context.h"
 #include "libs/rpc/worker_pool.h"
 #include "libs/status/status.h"
 
@@ -20,7 +22,13 @@ template <typename Body>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, WorkerPool& pool,
                                    Body body) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const bool queued = pool.TrySubmit([ctx, reactor, body = std::move(body)]() mutable {
+  CallContext call;
+  const auto& metadata = ctx->client_metadata();
+  if (auto it = metadata.find(kActorMetadata); it != metadata.end() && !it->second.empty()) {
+    call.actor.assign(it->second.data(), std::min<size_t>(it->second.size(), 200));
+  }
+  const bool queued = pool.TrySubmit([ctx, reactor, call = std::move(call), body = std::move(body)]() mutable {
+    ScopedCallContext scoped(std::move(call));
     if (ctx->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
       return;

@@ -47,6 +47,32 @@ class OrgLogic {
   absl::Status ListDirectReports(const v1::ListDirectReportsRequest& req,
                                  v1::ListDirectReportsResponse* resp);
 
+  // authority_logic.cc
+  absl::Status CheckAuthority(const v1::CheckAuthorityRequest& req, v1::CheckAuthorityResponse* resp);
+  absl::Status ListAuthorities(const v1::ListAuthoritiesRequest& req, v1::ListAuthoritiesResponse* resp);
+  // group_logic.cc
+  absl::Status CreateProjectGroup(const v1::CreateProjectGroupRequest& req, v1::CreateProjectGroupResponse* resp);
+  absl::Status GetProjectGroup(const v1::GetProjectGroupRequest& req, v1::GetProjectGroupResponse* resp);
+  absl::Status ListProjectGroups(const v1::ListProjectGroupsRequest& req, v1::ListProjectGroupsResponse* resp);
+  absl::Status UpdateProjectGroup(const v1::UpdateProjectGroupRequest& req, v1::UpdateProjectGroupResponse* resp);
+  absl::Status AddGroupMember(const v1::AddGroupMemberRequest& req, v1::AddGroupMemberResponse* resp);
+  absl::Status EndGroupMembership(const v1::EndGroupMembershipRequest& req, v1::EndGroupMembershipResponse* resp);
+  absl::Status ListGroupMemberships(const v1::ListGroupMembershipsRequest& req,
+                                    v1::ListGroupMembershipsResponse* resp);
+  absl::Status GetMatrixManagers(const v1::GetMatrixManagersRequest& req, v1::GetMatrixManagersResponse* resp);
+  // staffing_logic.cc
+  absl::Status CreatePhase(const v1::CreatePhaseRequest& req, v1::CreatePhaseResponse* resp);
+  absl::Status ListPhases(const v1::ListPhasesRequest& req, v1::ListPhasesResponse* resp);
+  absl::Status SetStaffingPlan(const v1::SetStaffingPlanRequest& req, v1::SetStaffingPlanResponse* resp);
+  absl::Status ListStaffingPlans(const v1::ListStaffingPlansRequest& req, v1::ListStaffingPlansResponse* resp);
+  absl::Status GetStaffingReport(const v1::GetStaffingReportRequest& req, v1::GetStaffingReportResponse* resp);
+  absl::Status ComparePhases(const v1::ComparePhasesRequest& req, v1::ComparePhasesResponse* resp);
+  // chart_logic.cc
+  absl::Status ApplyOrgChart(const v1::ApplyOrgChartRequest& req, v1::ApplyOrgChartResponse* resp);
+  absl::Status ExportOrgChart(const v1::ExportOrgChartRequest& req, v1::ExportOrgChartResponse* resp);
+  // audit.cc (the records are written by every write method)
+  absl::Status ListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
+
  private:
   // Runs a write in a transaction. With a request_id, a repeat of the same request returns
   // the response logged by the first one, and the same id with another request fails.

@@ -110,4 +110,99 @@ grpc::ServerUnaryReactor* OrgGrpcService::ListDirectReports(grpc::CallbackServer
   return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListDirectReports(*req, resp); });
 }
 
+grpc::ServerUnaryReactor* OrgGrpcService::CheckAuthority(grpc::CallbackServerContext* ctx,
+    const v1::CheckAuthorityRequest* req, v1::CheckAuthorityResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.CheckAuthority(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListAuthorities(grpc::CallbackServerContext* ctx,
+    const v1::ListAuthoritiesRequest* req, v1::ListAuthoritiesResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListAuthorities(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::CreateProjectGroup(grpc::CallbackServerContext* ctx,
+    const v1::CreateProjectGroupRequest* req, v1::CreateProjectGroupResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.CreateProjectGroup(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::GetProjectGroup(grpc::CallbackServerContext* ctx,
+    const v1::GetProjectGroupRequest* req, v1::GetProjectGroupResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.GetProjectGroup(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListProjectGroups(grpc::CallbackServerContext* ctx,
+    const v1::ListProjectGroupsRequest* req, v1::ListProjectGroupsResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListProjectGroups(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::UpdateProjectGroup(grpc::CallbackServerContext* ctx,
+    const v1::UpdateProjectGroupRequest* req, v1::UpdateProjectGroupResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.UpdateProjectGroup(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::AddGroupMember(grpc::CallbackServerContext* ctx,
+    const v1::AddGroupMemberRequest* req, v1::AddGroupMemberResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.AddGroupMember(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::EndGroupMembership(grpc::CallbackServerContext* ctx,
+    const v1::EndGroupMembershipRequest* req, v1::EndGroupMembershipResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.EndGroupMembership(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListGroupMemberships(grpc::CallbackServerContext* ctx,
+    const v1::ListGroupMembershipsRequest* req, v1::ListGroupMembershipsResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListGroupMemberships(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::GetMatrixManagers(grpc::CallbackServerContext* ctx,
+    const v1::GetMatrixManagersRequest* req, v1::GetMatrixManagersResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.GetMatrixManagers(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::CreatePhase(grpc::CallbackServerContext* ctx,
+    const v1::CreatePhaseRequest* req, v1::CreatePhaseResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.CreatePhase(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListPhases(grpc::CallbackServerContext* ctx,
+    const v1::ListPhasesRequest* req, v1::ListPhasesResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListPhases(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::SetStaffingPlan(grpc::CallbackServerContext* ctx,
+    const v1::SetStaffingPlanRequest* req, v1::SetStaffingPlanResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.SetStaffingPlan(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListStaffingPlans(grpc::CallbackServerContext* ctx,
+    const v1::ListStaffingPlansRequest* req, v1::ListStaffingPlansResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListStaffingPlans(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::GetStaffingReport(grpc::CallbackServerContext* ctx,
+    const v1::GetStaffingReportRequest* req, v1::GetStaffingReportResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.GetStaffingReport(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ComparePhases(grpc::CallbackServerContext* ctx,
+    const v1::ComparePhasesRequest* req, v1::ComparePhasesResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ComparePhases(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ApplyOrgChart(grpc::CallbackServerContext* ctx,
+    const v1::ApplyOrgChartRequest* req, v1::ApplyOrgChartResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ApplyOrgChart(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ExportOrgChart(grpc::CallbackServerContext* ctx,
+    const v1::ExportOrgChartRequest* req, v1::ExportOrgChartResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ExportOrgChart(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* OrgGrpcService::ListChanges(grpc::CallbackServerContext* ctx,
+    const v1::ListChangesRequest* req, v1::ListChangesResponse* resp) {
+  return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListChanges(*req, resp); });
+}
+
 }  // namespace opsteam::org

@@ -60,7 +60,17 @@ std::string Quote(absl::string_view s) {
   return out + "\"";
 }
 
+thread_local const WriteScope* current_write = nullptr;
+
 }  // namespace
+
+const WriteScope* CurrentWrite() { return current_write; }
+
+ScopedWrite::ScopedWrite(WriteScope scope) : scope_(std::move(scope)), previous_(current_write) {
+  current_write = &scope_;
+}
+
+ScopedWrite::~ScopedWrite() { current_write = previous_; }
 
 absl::Status RecordChange(pg::Tx& tx, absl::string_view method, absl::string_view resource,
                           absl::string_view department_id, std::optional<absl::CivilDay> effective,

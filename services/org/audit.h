@@ -16,6 +16,28 @@
 
 namespace opsteam::org {
 
+// The write in progress on this thread: OrgLogic::Write installs it, the store's write
+// functions read it to record what they change.
+struct WriteScope {
+  std::string method;
+  // The day dated changes take effect (the request's effective_date, else today).
+  absl::CivilDay day;
+};
+const WriteScope* CurrentWrite();
+class ScopedWrite {
+ public:
+  explicit ScopedWrite(WriteScope scope);
+  ~ScopedWrite();
+  ScopedWrite(const ScopedWrite&) = delete;
+  ScopedWrite& operator=(const ScopedWrite&) = delete;
+  // For writes whose day is not the request's effective_date (e.g. a chart's own date).
+  void set_day(absl::CivilDay day) { scope_.day = day; }
+
+ private:
+  WriteScope scope_;
+  const WriteScope* previous_;
+};
+
 // Records a change. `before` is null for a creation, `after` null for an end. Output-only
 // fields (name, etag, times, ranges, counts) are not compared. `department_id` is the
 // department the resource belongs to ("" for none), for subtree queries.

@@ -8,6 +8,7 @@
 #include "libs/aip/aip.h"
 #include "libs/status/macros.h"
 #include "libs/status/status.h"
+#include "services/org/audit.h"
 #include "services/org/org_store.h"
 #include "services/org/validation.h"
 
@@ -107,6 +108,13 @@ absl::Status OrgLogic::Write(absl::string_view method, const google::protobuf::M
                              const std::string& request_id, google::protobuf::Message* resp,
                              const std::function<absl::Status(pg::Tx&)>& body) {
   OPS_RETURN_IF_ERROR(aip::ValidateRequestId(request_id));
+  // What the store records in the audit trail: this method, dated by the request's
+  // effective_date when it has one.
+  absl::CivilDay day = aip::Today();
+  if (const auto* f = req.GetDescriptor()->FindFieldByName("effective_date")) {
+    if (auto d = aip::ParseDate(req.GetReflection()->GetString(req, f), "effective_date"); d.ok()) day = *d;
+  }
+  ScopedWrite scope({std::string(method), day});
   const std::string digest = request_id.empty() ? std::string() : aip::RequestDigest(req);
   // Returns true when the request was done before and `resp` now holds its response.
   auto replay = [&](pg::Tx& tx) -> absl::StatusOr<bool> {

@@ -7,7 +7,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/aip/aip.h"
+#include "libs/status/macros.h"
 #include "libs/status/status.h"
+#include "services/org/audit.h"
 
 namespace opsteam::org {
 namespace {
@@ -127,6 +129,11 @@ void DepartmentTable::SetHead(Department& d, const std::string& name, const std:
   *d.mutable_update_time() = FromMicros(update_us);
 }
 
+std::string DepartmentTable::DepartmentOf(const Department&, const std::string& id) { return id; }
+std::string PositionTable::DepartmentOf(const Position& p, const std::string&) {
+  return IdOf(p.department());
+}
+
 pg::Params PositionTable::Derive(const Position& p) {
   return {IdOf(p.department()), OptionalId(p.reports_to()), absl::StrCat(p.headcount())};
 }
@@ -207,6 +214,22 @@ absl::Status VersionedStore<Table>::Save(pg::Tx& tx, const std::string& id,
                    ") VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)");
   static const std::string bump = absl::StrCat(
       "UPDATE ", Table::kHead, " SET revision = revision + 1, update_time = now() WHERE id = $1");
+  if (const WriteScope* write = CurrentWrite()) {
+    OPS_ASSIGN_OR_RETURN(auto old, Load(tx, id));
+    auto on_day = [&](const std::vector<Version<Resource>>& vs) -> const Resource* {
+      for (const auto& v : vs) {
+        if (v.from <= write->day && (!v.to || *v.to > write->day)) return &v.data;
+      }
+      return nullptr;
+    };
+    const Resource* before = on_day(old);
+    const Resource* after = on_day(versions);
+    if (before || after) {
+      OPS_RETURN_IF_ERROR(RecordChange(tx, write->method, aip::Name(Table::kCollection, id),
+                                       Table::DepartmentOf(after ? *after : *before, id),
+                                       write->day, before, after));
+    }
+  }
   if (auto r = tx.Exec(del, {id}); !r.ok()) return r.status();
   for (const auto& v : versions) {
     Resource stored = v.data;
@@ -401,6 +424,9 @@ absl::Status InsertMember(pg::Tx& tx, const std::string& id, const Member& membe
   if (r->affected() == 0) {
     return AlreadyExists(aip::Name("members", id), absl::StrCat("members/", id, " already exists"));
   }
+  if (const WriteScope* write = CurrentWrite()) {
+    return RecordChange(tx, write->method, aip::Name("members", id), "", std::nullopt, nullptr, &member);
+  }
   return absl::OkStatus();
 }
 
@@ -417,6 +443,13 @@ absl::StatusOr<std::optional<Member>> GetMember(pg::Tx& tx, const std::string& i
 }
 
 absl::Status SaveMember(pg::Tx& tx, const std::string& id, const Member& member) {
+  if (const WriteScope* write = CurrentWrite()) {
+    OPS_ASSIGN_OR_RETURN(auto before, GetMember(tx, id, false));
+    if (before) {
+      OPS_RETURN_IF_ERROR(RecordChange(tx, write->method, aip::Name("members", id), "", std::nullopt,
+                                       &*before, &member));
+    }
+  }
   auto json = MemberJson(member);
   if (!json.ok()) return json.status();
   auto r = tx.Exec(
@@ -480,7 +513,15 @@ absl::Status InsertAssignment(pg::Tx& tx, const AssignmentRow& row) {
       " VALUES ($1, $2, $3, $4, $5, $6)",
       {row.id, row.member_id, row.position_id, absl::StrCat(row.kind), DateParam(row.from),
        EndParam(row.to)});
-  return r.status();
+  if (!r.ok()) return r.status();
+  if (const WriteScope* write = CurrentWrite()) {
+    OPS_ASSIGN_OR_RETURN(auto after, GetAssignment(tx, row.id, false));
+    if (after) {
+      return RecordChange(tx, write->method, after->name(), IdOf(after->department()), row.from,
+                          nullptr, &*after);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<Assignment>> GetAssignment(pg::Tx& tx, const std::string& id,
@@ -494,6 +535,15 @@ absl::StatusOr<std::optional<Assignment>> GetAssignment(pg::Tx& tx, const std::s
 }
 
 absl::Status EndAssignmentAt(pg::Tx& tx, const std::string& id, CivilDay end) {
+  if (const WriteScope* write = CurrentWrite()) {
+    OPS_ASSIGN_OR_RETURN(auto before, GetAssignment(tx, id, false));
+    if (before) {
+      Assignment after = *before;
+      after.set_end_date(DateParam(end));
+      OPS_RETURN_IF_ERROR(RecordChange(tx, write->method, before->name(), IdOf(before->department()),
+                                       end, &*before, &after));
+    }
+  }
   auto r = tx.Exec(
       "UPDATE assignments SET valid_to = $2, revision = revision + 1, update_time = now()"
       " WHERE id = $1",

@@ -56,6 +56,8 @@ struct DepartmentTable {
   static void SetRange(Department& d, const std::string& from, const std::string& to);
   static void SetHead(Department& d, const std::string& name, const std::string& etag,
                       int64_t create_us, int64_t update_us);
+  // The department a change is filed under in the audit trail.
+  static std::string DepartmentOf(const Department& d, const std::string& id);
 };
 
 struct PositionTable {
@@ -70,6 +72,7 @@ struct PositionTable {
   static void SetRange(Position& p, const std::string& from, const std::string& to);
   static void SetHead(Position& p, const std::string& name, const std::string& etag,
                       int64_t create_us, int64_t update_us);
+  static std::string DepartmentOf(const Position& p, const std::string& id);
 };
 
 // The etag of a resource at `revision`.
@@ -86,7 +89,8 @@ class VersionedStore {
   // Locks the head row for the rest of the transaction; returns its revision, or nullopt.
   static absl::StatusOr<std::optional<int64_t>> Lock(pg::Tx& tx, const std::string& id);
   static absl::StatusOr<std::vector<Version<Resource>>> Load(pg::Tx& tx, const std::string& id);
-  // Replaces all versions and bumps the revision.
+  // Replaces all versions, bumps the revision and records the change in the audit trail
+  // (the version in force on the write's day, before and after).
   static absl::Status Save(pg::Tx& tx, const std::string& id,
                            const std::vector<Version<Resource>>& versions);
   // The version in force on `day`, with output fields filled (name, range, etag, times).

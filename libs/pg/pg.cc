@@ -318,4 +318,17 @@ absl::Status RunInTransaction(Pool& pool, const TxOptions& options,
   return last;
 }
 
+absl::Status RunStatements(Pool& pool, const std::function<absl::Status(Tx&)>& body) {
+  absl::Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return lease.status();
+    Tx tx(**lease);
+    last = body(tx);
+    if (last.ok() || !ConnectionLost(last) || (*lease)->healthy()) return last;
+    pool.DiscardIdle();
+  }
+  return last;
+}
+
 }  // namespace opsteam::pg

@@ -160,4 +160,9 @@ class Tx {
 absl::Status RunInTransaction(Pool& pool, const TxOptions& options,
                               const std::function<absl::Status(Tx&)>& body);
 
+// Runs `body` on a pooled connection without an explicit transaction: each statement is
+// its own snapshot, and no BEGIN/COMMIT round trips are spent. For reads that do not need
+// one snapshot across statements. Retried once on a connection lost mid-way.
+absl::Status RunStatements(Pool& pool, const std::function<absl::Status(Tx&)>& body);
+
 }  // namespace opsteam::pg

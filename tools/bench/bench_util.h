@@ -1,0 +1,57 @@
+#pragma once
+
+// Shared pieces of the benchmark programs: a closed-loop load driver and a private org
+// service (its own PostgreSQL, the real gRPC server) to measure against.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "libs/pg/pg.h"
+#include "libs/rpc/server.h"
+#include "libs/rpc/worker_pool.h"
+#include "libs/testing/pg_server.h"
+#include "services/org/org_logic.h"
+#include "services/org/org_service.h"
+
+namespace opsteam::bench {
+
+struct LoadResult {
+  int64_t calls = 0;
+  int64_t errors = 0;
+  double qps = 0;
+  absl::Duration p50;
+  absl::Duration p99;
+};
+
+// Runs `call(thread_index, iteration) -> bool ok` from `threads` threads, each in a closed
+// loop, for `duration` (and at most `max_calls_per_thread` calls each), and measures it.
+LoadResult RunLoad(int threads, absl::Duration duration, int64_t max_calls_per_thread,
+                   const std::function<bool(int, int64_t)>& call);
+
+// A private org service on loopback: PostgreSQL in a temporary folder, migrations applied,
+// the gRPC server on a free port.
+class OrgUnderTest {
+ public:
+  static absl::StatusOr<std::unique_ptr<OrgUnderTest>> Start(int workers, int pg_pool);
+  std::string address() const;
+  pg::Pool& pool() { return *pool_; }
+  // Resident memory of this process (server and load driver), in KiB.
+  static int64_t RssKib();
+
+ private:
+  std::unique_ptr<testing::PgServer> pg_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<org::OrgLogic> logic_;
+  std::unique_ptr<rpc::WorkerPool> workers_;
+  std::unique_ptr<org::OrgGrpcService> service_;
+  std::unique_ptr<rpc::Server> server_;
+};
+
+std::string FormatMs(absl::Duration d);
+
+}  // namespace opsteam::bench

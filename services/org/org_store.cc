@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/aip/aip.h"
@@ -64,6 +65,17 @@ absl::Status FromJson(absl::string_view json, M* message) {
 }
 
 google::protobuf::Timestamp FromMicros(int64_t us) { return TimeUtil::MicrosecondsToTimestamp(us); }
+
+// ", $first, $first+1, ..." for each column of a comma-separated column list.
+std::string Placeholders(absl::string_view columns, int first) {
+  std::string out;
+  int n = first;
+  for (absl::string_view unused : absl::StrSplit(columns, ',')) {
+    (void)unused;
+    absl::StrAppend(&out, ", $", n++);
+  }
+  return out;
+}
 
 // Columns every versioned read selects, in this order.
 template <typename Table>
@@ -158,6 +170,28 @@ void PositionTable::SetHead(Position& p, const std::string& name, const std::str
   *p.mutable_update_time() = FromMicros(update_us);
 }
 
+pg::Params ProjectGroupTable::Derive(const v1::ProjectGroup& g) { return {IdOf(g.owner())}; }
+void ProjectGroupTable::Strip(v1::ProjectGroup& g) {
+  g.clear_name();
+  g.clear_valid_from();
+  g.clear_valid_to();
+  g.clear_create_time();
+  g.clear_update_time();
+  g.clear_etag();
+}
+void ProjectGroupTable::SetRange(v1::ProjectGroup& g, const std::string& from, const std::string& to) {
+  g.set_valid_from(from);
+  g.set_valid_to(to);
+}
+void ProjectGroupTable::SetHead(v1::ProjectGroup& g, const std::string& name, const std::string& etag,
+                                int64_t create_us, int64_t update_us) {
+  g.set_name(name);
+  g.set_etag(etag);
+  *g.mutable_create_time() = FromMicros(create_us);
+  *g.mutable_update_time() = FromMicros(update_us);
+}
+std::string ProjectGroupTable::DepartmentOf(const v1::ProjectGroup&, const std::string&) { return {}; }
+
 // ---- VersionedStore -------------------------------------------------------------------
 
 template <typename Table>
@@ -211,7 +245,7 @@ absl::Status VersionedStore<Table>::Save(pg::Tx& tx, const std::string& id,
   static const std::string ins =
       absl::StrCat("INSERT INTO ", Table::kVersions, " (", Table::kKey,
                    ", valid_from, valid_to, data, ", Table::kDerivedColumns,
-                   ") VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)");
+                   ") VALUES ($1, $2, $3, $4::jsonb", Placeholders(Table::kDerivedColumns, 5), ")");
   static const std::string bump = absl::StrCat(
       "UPDATE ", Table::kHead, " SET revision = revision + 1, update_time = now() WHERE id = $1");
   if (const WriteScope* write = CurrentWrite()) {
@@ -276,6 +310,7 @@ absl::StatusOr<std::vector<typename Table::Resource>> VersionedStore<Table>::Que
 
 template class VersionedStore<DepartmentTable>;
 template class VersionedStore<PositionTable>;
+template class VersionedStore<ProjectGroupTable>;
 
 // ---- Departments ----------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ bool ChangeFrom(std::vector<Version<T>>& versions, CivilDay day, Fn change);
 template <typename T>
 void EndAt(std::vector<Version<T>>& versions, CivilDay day);
 
-// The two effective-dated tables. `Derive` gives the filter columns of a version, in the
+// The effective-dated tables. `Derive` gives the filter columns of a version, in the
 // order of `kDerivedColumns`.
 struct DepartmentTable {
   using Resource = Department;
@@ -75,6 +75,23 @@ struct PositionTable {
   static std::string DepartmentOf(const Position& p, const std::string& id);
 };
 
+// Cross-department project groups: the owner is the one filter column.
+struct ProjectGroupTable {
+  using Resource = v1::ProjectGroup;
+  static constexpr const char* kHead = "project_groups";
+  static constexpr const char* kVersions = "project_group_versions";
+  static constexpr const char* kKey = "project_group_id";
+  static constexpr const char* kCollection = "projectGroups";
+  static constexpr const char* kDerivedColumns = "owner_id";
+  static pg::Params Derive(const v1::ProjectGroup& g);
+  static void Strip(v1::ProjectGroup& g);
+  static void SetRange(v1::ProjectGroup& g, const std::string& from, const std::string& to);
+  static void SetHead(v1::ProjectGroup& g, const std::string& name, const std::string& etag,
+                      int64_t create_us, int64_t update_us);
+  // Groups cut across departments: filed under none.
+  static std::string DepartmentOf(const v1::ProjectGroup& g, const std::string& id);
+};
+
 // The etag of a resource at `revision`.
 std::string Etag(int64_t revision);
 
@@ -105,6 +122,7 @@ class VersionedStore {
 
 using DepartmentStore = VersionedStore<DepartmentTable>;
 using PositionStore = VersionedStore<PositionTable>;
+using ProjectGroupStore = VersionedStore<ProjectGroupTable>;
 
 // ---- Department queries.
 // Ancestors of `id` on `day`, root first.

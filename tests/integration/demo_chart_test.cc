@@ -1,17 +1,20 @@
-// The demo organisations of deploy/demo/ load through the public API exactly as described,
-// load again without changing anything, and can be walked by a client that knows only the
-// .proto files.
+// The demo organisations of deploy/demo/ load (one ApplyOrgChart each) exactly as described,
+// load again without planning or changing anything, and can be walked by a client that knows
+// only the .proto files.
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/services/org/org_fixture.h"
 #include "tools/opsteam/chart_loader.h"
 #include "tools/opsteam/client.h"
+#include "tools/opsteam/commands.h"
 
 namespace opsteam::org::testing {
 namespace {
@@ -25,6 +28,7 @@ struct ChartFacts {
   std::map<std::string, std::string> leads;
   std::set<std::string> members;
   std::map<std::string, int> children;  // department name -> direct children
+  int assignments = 0;
 };
 
 void Collect(const v1::ChartDepartment& d, ChartFacts& facts) {
@@ -42,6 +46,7 @@ ChartFacts Facts(const v1::OrgChart& chart) {
   for (const auto& m : chart.members()) {
     facts.members.insert("members/" + m.id());
     for (const auto& a : m.assignments()) facts.assigned["positions/" + a.position_id()]++;
+    facts.assignments += m.assignments_size();
   }
   return facts;
 }
@@ -57,6 +62,41 @@ std::vector<std::string> DemoCharts() {
 
 class DemoChartTest : public OrgTest {
  protected:
+  // The etag of every department, position and member under the chart's roots.
+  std::map<std::string, std::string> Etags(const v1::OrgChart& chart, const std::string& as_of) {
+    std::map<std::string, std::string> out;
+    for (const auto& root : chart.departments()) {
+      v1::GetDepartmentRequest get;
+      get.set_name("departments/" + root.id());
+      get.set_as_of(as_of);
+      v1::GetDepartmentResponse got;
+      EXPECT_THAT(Call(&Stub::GetDepartment, get, &got), IsOk());
+      out[got.department().name()] = got.department().etag();
+      v1::ListDepartmentsRequest list;
+      list.set_parent(get.name());
+      list.set_recursive(true);
+      list.set_as_of(as_of);
+      list.set_page_size(1000);
+      v1::ListDepartmentsResponse departments;
+      EXPECT_THAT(Call(&Stub::ListDepartments, list, &departments), IsOk());
+      for (const auto& d : departments.departments()) out[d.name()] = d.etag();
+      v1::ListPositionsRequest positions_req;
+      positions_req.set_department(get.name());
+      positions_req.set_recursive(true);
+      positions_req.set_as_of(as_of);
+      positions_req.set_page_size(1000);
+      v1::ListPositionsResponse positions;
+      EXPECT_THAT(Call(&Stub::ListPositions, positions_req, &positions), IsOk());
+      for (const auto& p : positions.positions()) out[p.name()] = p.etag();
+    }
+    v1::ListMembersRequest members_req;
+    members_req.set_page_size(1000);
+    v1::ListMembersResponse members;
+    EXPECT_THAT(Call(&Stub::ListMembers, members_req, &members), IsOk());
+    for (const auto& m : members.members()) out[m.name()] = m.etag();
+    return out;
+  }
+
   cli::Client MakeClient() {
     cli::ClientOptions options;
     options.address = absl::StrCat("127.0.0.1:", server_->port());
@@ -75,9 +115,18 @@ TEST_F(DemoChartTest, EveryChartLoadsAsDescribedAndReloadsAsANoOp) {
     const ChartFacts facts = Facts(*chart);
     cli::Client client = MakeClient();
     cli::LoadSummary first;
-    ASSERT_TRUE(cli::LoadChart(client, *chart, &first).ok());
-    EXPECT_EQ(first.departments.created, static_cast<int>(facts.departments.size()));
-    EXPECT_EQ(first.members.created, static_cast<int>(facts.members.size()));
+    absl::Status loaded = cli::LoadChart(client, *chart, &first);
+    ASSERT_TRUE(loaded.ok()) << loaded;
+    // The first load creates exactly what the chart describes, and nothing else changes.
+    EXPECT_TRUE(first.applied);
+    EXPECT_EQ(first.departments.create, static_cast<int>(facts.departments.size()));
+    EXPECT_EQ(first.departments.total(), first.departments.create);
+    EXPECT_EQ(first.positions.create, static_cast<int>(facts.headcount.size()));
+    EXPECT_EQ(first.positions.total(), first.positions.create);
+    EXPECT_EQ(first.members.create, static_cast<int>(facts.members.size()));
+    EXPECT_EQ(first.members.total(), first.members.create);
+    EXPECT_EQ(first.assignments.create, facts.assignments);
+    EXPECT_EQ(first.assignments.total(), first.assignments.create);
 
     const std::string as_of = chart->effective_date().empty() ? "" : "2026-06-01";
     // Every department, position and seat count is on the server.
@@ -114,21 +163,76 @@ TEST_F(DemoChartTest, EveryChartLoadsAsDescribedAndReloadsAsANoOp) {
       EXPECT_EQ(resp.position().filled(), expected_filled) << position;
     }
 
-    // Loading again creates nothing and changes no etag.
-    v1::GetDepartmentRequest root_req;
-    root_req.set_name("departments/" + chart->departments(0).id());
-    root_req.set_as_of(as_of);
-    v1::GetDepartmentResponse before, after;
-    ASSERT_THAT(Call(&Stub::GetDepartment, root_req, &before), IsOk());
+    // Loading again plans nothing, writes nothing and changes no etag.
+    const auto before = Etags(*chart, as_of);
     cli::LoadSummary second;
-    ASSERT_TRUE(cli::LoadChart(client, *chart, &second).ok());
-    EXPECT_EQ(second.departments.created + second.positions.created + second.members.created +
-                  second.assignments.created + second.leads.created + second.reports_to.created,
-              0);
-    EXPECT_EQ(second.departments.present, static_cast<int>(facts.departments.size()));
-    ASSERT_THAT(Call(&Stub::GetDepartment, root_req, &after), IsOk());
-    EXPECT_EQ(before.department().etag(), after.department().etag());
+    loaded = cli::LoadChart(client, *chart, &second);
+    ASSERT_TRUE(loaded.ok()) << loaded;
+    EXPECT_THAT(second.changes, ::testing::IsEmpty());
+    EXPECT_FALSE(second.applied);
+    EXPECT_EQ(Etags(*chart, as_of), before);
+    for (const auto& d : facts.departments) EXPECT_TRUE(before.count(d)) << d;
+    for (const auto& [p, seats] : facts.headcount) EXPECT_TRUE(before.count(p)) << p;
+    for (const auto& m : facts.members) EXPECT_TRUE(before.count(m)) << m;
   }
+}
+
+TEST_F(DemoChartTest, TheExportCommandWritesChartsTheApplyCommandAccepts) {
+  cli::Client client = MakeClient();
+  const auto charts = DemoCharts();
+  for (const auto& path : charts) {
+    auto chart = cli::ReadChart(path);
+    ASSERT_TRUE(chart.ok()) << chart.status();
+    cli::LoadSummary summary;
+    absl::Status s = cli::LoadChart(client, *chart, &summary);
+    ASSERT_TRUE(s.ok()) << path << ": " << s;
+  }
+  std::ostringstream dry;
+  ASSERT_EQ(cli::Apply(client, charts.front(), /*dry_run=*/true, dry), 0);
+  EXPECT_THAT(dry.str(), ::testing::HasSubstr(": 0 changes (dry run, nothing written)"));
+  EXPECT_THAT(dry.str(), ::testing::HasSubstr("nothing to do"));
+
+  // `opsteam export > file`, then `opsteam apply --dry_run file`: nothing to change.
+  const std::string file = ::testing::TempDir() + "/demo_export.textproto";
+  for (const std::string root : {"", "departments/kuaishou"}) {
+    SCOPED_TRACE(root);
+    std::ostringstream text;
+    ASSERT_EQ(cli::Export(client, root, text), 0);
+    {
+      std::ofstream out(file);
+      out << text.str();
+    }
+    auto exported = cli::ReadChart(file);
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    EXPECT_FALSE(exported->departments().empty());
+    cli::LoadSummary summary;
+    absl::Status s = cli::ApplyChart(client, *exported, /*dry_run=*/true, &summary);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_THAT(summary.changes, ::testing::IsEmpty());
+  }
+
+  // A changed chart: the dry run lists the change and writes nothing.
+  auto chart = cli::ReadChart(OPSTEAM_SOURCE_DIR "/deploy/demo/kuaishou.textproto");
+  ASSERT_TRUE(chart.ok()) << chart.status();
+  chart->mutable_departments(0)->set_display_name("快手项目组（新）");
+  {
+    std::ofstream out(file);
+    out << chart->DebugString();
+  }
+  std::ostringstream plan;
+  ASSERT_EQ(cli::Apply(client, file, /*dry_run=*/true, plan), 0);
+  EXPECT_THAT(plan.str(), ::testing::HasSubstr("1 changes (dry run, nothing written)"));
+  EXPECT_THAT(plan.str(), ::testing::HasSubstr("  update departments/kuaishou: display_name\n"));
+  v1::GetDepartmentRequest get;
+  get.set_name("departments/kuaishou");
+  v1::GetDepartmentResponse got;
+  ASSERT_THAT(Call(&Stub::GetDepartment, get, &got), IsOk());
+  EXPECT_EQ(got.department().display_name(), "快手项目组");
+  std::ostringstream applied;
+  ASSERT_EQ(cli::Apply(client, file, /*dry_run=*/false, applied), 0);
+  EXPECT_THAT(applied.str(), ::testing::HasSubstr("applied "));
+  ASSERT_THAT(Call(&Stub::GetDepartment, get, &got), IsOk());
+  EXPECT_EQ(got.department().display_name(), "快手项目组（新）");
 }
 
 TEST_F(DemoChartTest, KuaishouHasTheSeedsShape) {

@@ -239,4 +239,22 @@ int Manager(Client& client, const std::string& member, std::ostream& out) {
   return 0;
 }
 
+int Export(Client& client, const std::string& root, std::ostream& out) {
+  v1::ExportOrgChartRequest req;
+  req.set_root(root);
+  req.set_as_of(client.options().as_of);
+  v1::ExportOrgChartResponse resp;
+  absl::Status s =
+      client.Run([&](grpc::ClientContext* ctx) { return client.org().ExportOrgChart(ctx, req, &resp); });
+  if (!s.ok()) {
+    PrintError(absl::StrCat("export ", root.empty() ? "of the organisation" : root), s);
+    return 1;
+  }
+  out << "# proto-file: opsteam/org/v1/chart.proto\n# proto-message: opsteam.org.v1.OrgChart\n"
+      << "# Exported from " << client.options().address << (root.empty() ? "" : absl::StrCat(", ", root))
+      << " as of " << resp.chart().effective_date() << ".\n\n"
+      << TextOf(resp.chart());
+  return 0;
+}
+
 }  // namespace opsteam::cli

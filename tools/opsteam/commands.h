@@ -26,4 +26,8 @@ int Get(Client& client, const std::string& name, std::ostream& out);
 // Prints the manager and skip-level manager of `member` ("members/{id}").
 int Manager(Client& client, const std::string& member, std::ostream& out);
 
+// Prints the organisation (or the subtree of `root`, "departments/{id}") as of the client's
+// as_of day as a text-format opsteam.org.v1.OrgChart that `opsteam load` and `apply` accept.
+int Export(Client& client, const std::string& root, std::ostream& out);
+
 }  // namespace opsteam::cli

@@ -5,6 +5,8 @@
 //   opsteam [flags] get departments/ID | positions/ID | members/ID | assignments/ID
 //   opsteam [flags] manager members/ID
 //   opsteam [flags] load CHART.textproto
+//   opsteam [flags] apply [--dry_run] CHART.textproto
+//   opsteam [flags] export [departments/ID] > CHART.textproto
 
 #include <cstdio>
 #include <iostream>
@@ -29,6 +31,7 @@ ABSL_FLAG(int, deadline_ms, 10000, "deadline of each call, in milliseconds");
 ABSL_FLAG(std::string, as_of, "", "read the organisation as of this day, YYYY-MM-DD; empty = today");
 ABSL_FLAG(int, page_size, 0, "page size of List calls; 0 = the server's default");
 ABSL_FLAG(int, wait_seconds, 0, "health: keep asking until SERVING or this many seconds passed");
+ABSL_FLAG(bool, dry_run, false, "apply: only plan the changes; nothing is written");
 
 namespace {
 
@@ -38,8 +41,11 @@ constexpr char kUsage[] =
     "  opsteam [flags] tree [departments/ID]      the department tree with each department's positions\n"
     "  opsteam [flags] get NAME                   a department, position, member or assignment\n"
     "  opsteam [flags] manager members/ID         a member's manager and skip-level manager\n"
-    "  opsteam [flags] load CHART.textproto       create a text-format opsteam.org.v1.OrgChart\n\n"
-    "Flags: --addr (env OPSTEAM_ORG_ADDR), --deadline_ms, --as_of, --page_size; --helpfull for all.";
+    "  opsteam [flags] load CHART.textproto       apply a text-format opsteam.org.v1.OrgChart; print the counts\n"
+    "  opsteam [flags] apply [--dry_run] CHART.textproto\n"
+    "                                             apply a chart (or only plan it) and list every change\n"
+    "  opsteam [flags] export [departments/ID]    the organisation (or a subtree) as a chart, on stdout\n\n"
+    "Flags: --addr (env OPSTEAM_ORG_ADDR), --deadline_ms, --as_of, --page_size, --dry_run; --helpfull for all.";
 
 int Usage(const std::string& problem) {
   std::fprintf(stderr, "opsteam: %s\n\n%s\n", problem.c_str(), kUsage);
@@ -85,6 +91,14 @@ int main(int argc, char** argv) {
   if (command == "load") {
     if (operands != 1) return Usage("load takes one chart file");
     return opsteam::cli::Load(client, args[1], std::cout);
+  }
+  if (command == "apply") {
+    if (operands != 1) return Usage("apply takes one chart file");
+    return opsteam::cli::Apply(client, args[1], absl::GetFlag(FLAGS_dry_run), std::cout);
+  }
+  if (command == "export") {
+    if (operands > 1) return Usage("export takes at most one department name");
+    return opsteam::cli::Export(client, operands ? args[1] : "", std::cout);
   }
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }

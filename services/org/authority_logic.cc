@@ -3,6 +3,7 @@
 // department and everything below it. Budget grants carry a limit.
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "libs/status/status.h"
 #include "services/org/org_logic.h"
 #include "services/org/org_store.h"
+#include "services/org/validation.h"
 
 namespace opsteam::org {
 namespace {
@@ -90,11 +92,7 @@ absl::Status OrgLogic::CheckAuthority(const v1::CheckAuthorityRequest& req,
   const bool budget = req.authority() == v1::AUTHORITY_TYPE_SPEND_BUDGET;
   if (budget) {
     if (!req.has_amount()) return InvalidArgument("amount", "is required for AUTHORITY_TYPE_SPEND_BUDGET");
-    const auto& c = req.amount().currency_code();
-    if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
-      return InvalidArgument("amount.currency_code", "must be an ISO-4217 code such as \"CNY\"");
-    }
-    if (req.amount().minor_units() < 0) return InvalidArgument("amount.minor_units", "must not be negative");
+    OPS_RETURN_IF_ERROR(ValidateMoney(req.amount(), "amount", 0, std::numeric_limits<int64_t>::max()));
   } else if (req.has_amount()) {
     return InvalidArgument("amount", "applies only to AUTHORITY_TYPE_SPEND_BUDGET");
   }

@@ -28,17 +28,6 @@ const std::vector<std::string> kPositionChartFields = {"title",          "grade"
 const std::vector<std::string> kMemberChartFields = {"display_name", "development_directions",
                                                      "employment_start_date"};
 
-// Counts code points; rejects control characters and (when required) blank text.
-absl::Status Text(absl::string_view value, const std::string& field, size_t max, bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) return InvalidArgument(field, "is required");
-  size_t chars = 0;
-  for (unsigned char c : value) {
-    if ((c & 0xC0) != 0x80) ++chars;
-    if (c < 0x20 && c != '\n' && c != '\t') return InvalidArgument(field, "contains control characters");
-  }
-  if (chars > max) return InvalidArgument(field, absl::StrCat("must be at most ", max, " characters"));
-  return absl::OkStatus();
-}
 
 absl::Status OptionalDate(const std::string& text, const std::string& field) {
   if (text.empty()) return absl::OkStatus();
@@ -60,7 +49,7 @@ class Indexer {
   explicit Indexer(const v1::OrgChart& chart) : chart_(chart) {}
 
   absl::StatusOr<ChartIndex> Run() {
-    OPS_RETURN_IF_ERROR(Text(chart_.title(), "chart.title", kMaxTitle, false));
+    OPS_RETURN_IF_ERROR(ValidateText(chart_.title(), "chart.title", kMaxTitle, false));
     OPS_ASSIGN_OR_RETURN(index_.day, aip::ParseDate(chart_.effective_date(), "chart.effective_date"));
     for (int i = 0; i < chart_.phases_size(); ++i) OPS_RETURN_IF_ERROR(Phase(i));
     for (int i = 0; i < chart_.departments_size(); ++i) {
@@ -88,12 +77,12 @@ class Indexer {
     const auto& p = chart_.phases(i);
     const std::string path = absl::StrCat("chart.phases[", i, "]");
     OPS_RETURN_IF_ERROR(Unique(index_.phase_at, p.id(), i, path + ".id", "phase"));
-    OPS_RETURN_IF_ERROR(Text(p.display_name(), path + ".display_name", kMaxTitle, true));
+    OPS_RETURN_IF_ERROR(ValidateText(p.display_name(), path + ".display_name", kMaxTitle, true));
     if (p.ordinal() <= 0) return InvalidArgument(path + ".ordinal", "must be positive (1, 2, ...)");
     if (!ordinals_.insert(p.ordinal()).second) {
       return InvalidArgument(path + ".ordinal", absl::StrCat("ordinal ", p.ordinal(), " is used twice in the chart"));
     }
-    return Text(p.description(), path + ".description", kMaxText, false);
+    return ValidateText(p.description(), path + ".description", kMaxText, false);
   }
 
   absl::Status Department(const v1::ChartDepartment& d, const std::string& path, const std::string& parent_id) {
@@ -167,15 +156,9 @@ class Indexer {
       if (plan.from_date().empty()) return InvalidArgument(at + ".from_date", "is required");
       OPS_RETURN_IF_ERROR(aip::ParseDate(plan.from_date(), at + ".from_date").status());
       if (!plan.has_monthly_cost_per_seat()) return InvalidArgument(at + ".monthly_cost_per_seat", "is required");
-      const auto& m = plan.monthly_cost_per_seat();
-      const auto& c = m.currency_code();
-      if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
-        return InvalidArgument(at + ".monthly_cost_per_seat.currency_code", "must be an ISO-4217 code such as \"CNY\"");
-      }
-      if (m.minor_units() < 0) return InvalidArgument(at + ".monthly_cost_per_seat.minor_units", "must not be negative");
-      if (m.minor_units() > kMaxCostMinor) {
-        return InvalidArgument(at + ".monthly_cost_per_seat.minor_units", absl::StrCat("must be at most ", kMaxCostMinor));
-      }
+      OPS_RETURN_IF_ERROR(ValidateMoney(plan.monthly_cost_per_seat(), at + ".monthly_cost_per_seat", 0,
+                                        kMaxCostMinor));
+      const auto& c = plan.monthly_cost_per_seat().currency_code();
       if (currency.empty()) currency = c;
       if (c != currency) {
         return InvalidArgument(at + ".monthly_cost_per_seat.currency_code",
@@ -240,8 +223,8 @@ class Indexer {
   absl::Status Group(int i) {
     const auto& g = chart_.project_groups(i);
     const std::string path = absl::StrCat("chart.project_groups[", i, "]");
-    OPS_RETURN_IF_ERROR(Text(g.display_name(), path + ".display_name", kMaxTitle, true));
-    OPS_RETURN_IF_ERROR(Text(g.description(), path + ".description", kMaxText, false));
+    OPS_RETURN_IF_ERROR(ValidateText(g.display_name(), path + ".display_name", kMaxTitle, true));
+    OPS_RETURN_IF_ERROR(ValidateText(g.description(), path + ".description", kMaxText, false));
     if (g.owner_member_id().empty()) return InvalidArgument(path + ".owner_member_id", "is required");
     OPS_RETURN_IF_ERROR(MemberRef(g.owner_member_id(), path + ".owner_member_id"));
     absl::flat_hash_set<std::string> seen;
@@ -252,7 +235,7 @@ class Indexer {
       if (!seen.insert(m.member_id()).second) {
         return InvalidArgument(at + ".member_id", absl::StrCat("members/", m.member_id(), " is listed twice"));
       }
-      OPS_RETURN_IF_ERROR(Text(m.role(), at + ".role", kMaxRole, true));
+      OPS_RETURN_IF_ERROR(ValidateText(m.role(), at + ".role", kMaxRole, true));
       OPS_RETURN_IF_ERROR(OptionalDate(m.start_date(), at + ".start_date"));
     }
     return absl::OkStatus();

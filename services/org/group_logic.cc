@@ -51,17 +51,6 @@ bool Has(const std::vector<std::string>& paths, absl::string_view p) {
   return std::find(paths.begin(), paths.end(), p) != paths.end();
 }
 
-// Counts code points; rejects control characters and (when required) blank text.
-absl::Status Text(absl::string_view value, absl::string_view field, size_t max, bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) return InvalidArgument(field, "is required");
-  size_t chars = 0;
-  for (unsigned char c : value) {
-    if ((c & 0xC0) != 0x80) ++chars;
-    if (c < 0x20 && c != '\n' && c != '\t') return InvalidArgument(field, "contains control characters");
-  }
-  if (chars > max) return InvalidArgument(field, absl::StrCat("must be at most ", max, " characters"));
-  return absl::OkStatus();
-}
 
 absl::Status CheckEtag(const std::string& given, const std::string& current, const std::string& name) {
   if (given.empty() || given == current) return absl::OkStatus();
@@ -135,10 +124,10 @@ const std::vector<std::string> kProjectGroupFields = {"display_name", "descripti
 absl::Status ValidateProjectGroup(const ProjectGroup& g, absl::string_view prefix,
                                   const std::vector<std::string>& paths) {
   if (Has(paths, "display_name")) {
-    OPS_RETURN_IF_ERROR(Text(g.display_name(), F(prefix, "display_name"), kMaxName, true));
+    OPS_RETURN_IF_ERROR(ValidateText(g.display_name(), F(prefix, "display_name"), kMaxName, true));
   }
   if (Has(paths, "description")) {
-    OPS_RETURN_IF_ERROR(Text(g.description(), F(prefix, "description"), kMaxText, false));
+    OPS_RETURN_IF_ERROR(ValidateText(g.description(), F(prefix, "description"), kMaxText, false));
   }
   if (Has(paths, "owner")) {
     OPS_RETURN_IF_ERROR(aip::ParseName(g.owner(), "members", F(prefix, "owner")).status());
@@ -147,7 +136,7 @@ absl::Status ValidateProjectGroup(const ProjectGroup& g, absl::string_view prefi
 }
 
 absl::Status ValidateGroupRole(absl::string_view role, absl::string_view field) {
-  return Text(role, field, kMaxRole, true);
+  return ValidateText(role, field, kMaxRole, true);
 }
 
 absl::StatusOr<ProjectGroup> CreateProjectGroupIn(pg::Tx& tx, const std::string& id, const ProjectGroup& g,
@@ -242,12 +231,7 @@ absl::Status OrgLogic::CreateProjectGroup(const v1::CreateProjectGroupRequest& r
   if (!req.has_project_group()) return InvalidArgument("project_group", "is required");
   const auto& g = req.project_group();
   OPS_RETURN_IF_ERROR(ValidateProjectGroup(g, "project_group", kProjectGroupFields));
-  std::string id = req.project_group_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "project_group_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.project_group_id(), "project_group_id"));
   OPS_ASSIGN_OR_RETURN(CivilDay day, aip::ParseDate(req.effective_date(), "effective_date"));
   return Write("CreateProjectGroup", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
     OPS_ASSIGN_OR_RETURN(*resp->mutable_project_group(), CreateProjectGroupIn(tx, id, g, day));

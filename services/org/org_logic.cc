@@ -99,12 +99,7 @@ absl::Status OrgLogic::CreateDepartment(const v1::CreateDepartmentRequest& req,
   if (!d.parent().empty()) {
     OPS_ASSIGN_OR_RETURN(parent_id, aip::ParseName(d.parent(), "departments", "department.parent"));
   }
-  std::string id = req.department_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "department_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.department_id(), "department_id"));
   OPS_ASSIGN_OR_RETURN(CivilDay day, aip::ParseDate(req.effective_date(), "effective_date"));
 
   return Write("CreateDepartment", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
@@ -213,12 +208,7 @@ absl::Status OrgLogic::CreatePosition(const v1::CreatePositionRequest& req,
   const auto& p = req.position();
   OPS_RETURN_IF_ERROR(aip::ParseName(p.department(), "departments", "position.department").status());
   OPS_RETURN_IF_ERROR(ValidatePosition(p, "position", kPositionFields));
-  std::string id = req.position_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "position_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.position_id(), "position_id"));
   OPS_ASSIGN_OR_RETURN(CivilDay day, aip::ParseDate(req.effective_date(), "effective_date"));
   return Write("CreatePosition", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
     OPS_ASSIGN_OR_RETURN(*resp->mutable_position(), CreatePositionIn(tx, id, p, day));
@@ -301,12 +291,7 @@ absl::Status OrgLogic::DeletePosition(const v1::DeletePositionRequest& req,
 absl::Status OrgLogic::CreateMember(const v1::CreateMemberRequest& req, v1::CreateMemberResponse* resp) {
   if (!req.has_member()) return InvalidArgument("member", "is required");
   OPS_RETURN_IF_ERROR(ValidateMember(req.member(), "member", kMemberFields));
-  std::string id = req.member_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "member_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.member_id(), "member_id"));
   return Write("CreateMember", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
     OPS_ASSIGN_OR_RETURN(*resp->mutable_member(), CreateMemberIn(tx, id, req.member()));
     return absl::OkStatus();
@@ -359,12 +344,7 @@ absl::Status OrgLogic::AssignMember(const v1::AssignMemberRequest& req, v1::Assi
   OPS_ASSIGN_OR_RETURN(CivilDay start, aip::ParseDate(req.start_date(), "start_date"));
   OPS_ASSIGN_OR_RETURN(auto end, OptionalDate(req.end_date(), "end_date"));
   if (end && *end <= start) return InvalidArgument("end_date", "must be after start_date");
-  std::string id = req.assignment_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "assignment_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.assignment_id(), "assignment_id"));
 
   return Write("AssignMember", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
     OPS_ASSIGN_OR_RETURN(*resp->mutable_assignment(),

@@ -31,6 +31,7 @@
 #include "libs/status/macros.h"
 #include "libs/status/status.h"
 #include "services/org/org_logic.h"
+#include "services/org/validation.h"
 #include "services/org/org_store.h"
 #include "services/org/staffing_rules.h"
 #include "services/org/staffing_store.h"
@@ -55,29 +56,7 @@ std::string F(absl::string_view prefix, absl::string_view field) {
   return prefix.empty() ? std::string(field) : absl::StrCat(prefix, ".", field);
 }
 
-// Counts code points; rejects control characters and (when required) blank text.
-absl::Status Text(absl::string_view value, absl::string_view field, size_t max, bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) return InvalidArgument(field, "is required");
-  size_t chars = 0;
-  for (unsigned char c : value) {
-    if ((c & 0xC0) != 0x80) ++chars;
-    if (c < 0x20 && c != '\n' && c != '\t') return InvalidArgument(field, "contains control characters");
-  }
-  if (chars > max) return InvalidArgument(field, absl::StrCat("must be at most ", max, " characters"));
-  return absl::OkStatus();
-}
 
-absl::Status ValidateMoney(const v1::Money& m, const std::string& field) {
-  const auto& c = m.currency_code();
-  if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
-    return InvalidArgument(field + ".currency_code", "must be an ISO-4217 code such as \"CNY\"");
-  }
-  if (m.minor_units() < 0) return InvalidArgument(field + ".minor_units", "must not be negative");
-  if (m.minor_units() > kMaxCostMinor) {
-    return InvalidArgument(field + ".minor_units", absl::StrCat("must be at most ", kMaxCostMinor));
-  }
-  return absl::OkStatus();
-}
 
 // The day to read a department's subtree on when the request has no date: today, or the
 // department's first day when it only starts later. NOT_FOUND when it never exists then.
@@ -142,10 +121,10 @@ absl::flat_hash_map<std::string, std::vector<const PlanRow*>> ByPosition(const s
 // ---- Rules (staffing_rules.h) ---------------------------------------------------------
 
 absl::Status ValidatePhase(const v1::Phase& p, absl::string_view prefix) {
-  OPS_RETURN_IF_ERROR(Text(p.display_name(), F(prefix, "display_name"), kMaxName, true));
+  OPS_RETURN_IF_ERROR(ValidateText(p.display_name(), F(prefix, "display_name"), kMaxName, true));
   if (p.ordinal() == 0) return InvalidArgument(F(prefix, "ordinal"), "is required (1, 2, ...)");
   if (p.ordinal() < 0) return InvalidArgument(F(prefix, "ordinal"), "must be positive");
-  return Text(p.description(), F(prefix, "description"), kMaxText, false);
+  return ValidateText(p.description(), F(prefix, "description"), kMaxText, false);
 }
 
 absl::StatusOr<PlanContent> ParseStaffingPlan(const v1::StaffingPlan& p, absl::string_view prefix) {
@@ -160,7 +139,7 @@ absl::StatusOr<PlanContent> ParseStaffingPlan(const v1::StaffingPlan& p, absl::s
   if (p.from_date().empty()) return InvalidArgument(F(prefix, "from_date"), "is required");
   OPS_ASSIGN_OR_RETURN(c.from, aip::ParseDate(p.from_date(), F(prefix, "from_date")));
   if (!p.has_monthly_cost_per_seat()) return InvalidArgument(F(prefix, "monthly_cost_per_seat"), "is required");
-  OPS_RETURN_IF_ERROR(ValidateMoney(p.monthly_cost_per_seat(), F(prefix, "monthly_cost_per_seat")));
+  OPS_RETURN_IF_ERROR(ValidateMoney(p.monthly_cost_per_seat(), F(prefix, "monthly_cost_per_seat"), 0, kMaxCostMinor));
   c.currency = p.monthly_cost_per_seat().currency_code();
   c.cost_minor = p.monthly_cost_per_seat().minor_units();
   return c;
@@ -227,12 +206,7 @@ absl::StatusOr<v1::StaffingPlan> SetStaffingPlanIn(pg::Tx& tx, const PlanContent
 absl::Status OrgLogic::CreatePhase(const v1::CreatePhaseRequest& req, v1::CreatePhaseResponse* resp) {
   if (!req.has_phase()) return InvalidArgument("phase", "is required");
   OPS_RETURN_IF_ERROR(ValidatePhase(req.phase(), "phase"));
-  std::string id = req.phase_id();
-  if (id.empty()) {
-    id = aip::NewId();
-  } else {
-    OPS_RETURN_IF_ERROR(aip::ValidateId(id, "phase_id"));
-  }
+  OPS_ASSIGN_OR_RETURN(std::string id, IdOrNew(req.phase_id(), "phase_id"));
   return Write("CreatePhase", req, req.request_id(), resp, [&](pg::Tx& tx) -> absl::Status {
     OPS_ASSIGN_OR_RETURN(*resp->mutable_phase(), CreatePhaseIn(tx, id, req.phase()));
     return absl::OkStatus();

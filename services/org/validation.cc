@@ -1,11 +1,13 @@
 #include "services/org/validation.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libs/aip/aip.h"
+#include "libs/status/macros.h"
 #include "libs/status/status.h"
 
 namespace opsteam::org {
@@ -24,19 +26,6 @@ std::string F(absl::string_view prefix, absl::string_view field) {
   return prefix.empty() ? std::string(field) : absl::StrCat(prefix, ".", field);
 }
 
-// UTF-8 aware enough: counts code points, rejects control characters.
-absl::Status Text(absl::string_view value, absl::string_view field, size_t max, bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) {
-    return InvalidArgument(field, "is required");
-  }
-  size_t chars = 0;
-  for (unsigned char c : value) {
-    if ((c & 0xC0) != 0x80) ++chars;
-    if (c < 0x20 && c != '\n' && c != '\t') return InvalidArgument(field, "contains control characters");
-  }
-  if (chars > max) return InvalidArgument(field, absl::StrCat("must be at most ", max, " characters"));
-  return absl::OkStatus();
-}
 
 template <typename Enum>
 absl::Status EnumValue(int value, bool (*is_valid)(int), absl::string_view field, bool required) {
@@ -73,21 +62,49 @@ absl::Status Authorities(const v1::Position& p, absl::string_view prefix) {
       return InvalidArgument(at + ".budget_limit", "applies only to AUTHORITY_TYPE_SPEND_BUDGET");
     }
     if (budget) {
-      const auto& m = a.budget_limit();
-      const auto& c = m.currency_code();
-      if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
-        return InvalidArgument(at + ".budget_limit.currency_code",
-                               "must be an ISO-4217 code such as \"CNY\"");
-      }
-      if (m.minor_units() <= 0) {
-        return InvalidArgument(at + ".budget_limit.minor_units", "must be positive");
-      }
+      OPS_RETURN_IF_ERROR(ValidateMoney(a.budget_limit(), at + ".budget_limit", 1,
+                                        std::numeric_limits<int64_t>::max()));
     }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::Status ValidateText(absl::string_view value, absl::string_view field, size_t max, bool required) {
+  if (required && absl::StripAsciiWhitespace(value).empty()) {
+    return InvalidArgument(field, "is required");
+  }
+  size_t chars = 0;  // code points: UTF-8 continuation bytes are not counted
+  for (unsigned char c : value) {
+    if ((c & 0xC0) != 0x80) ++chars;
+    if (c < 0x20 && c != '\n' && c != '\t') return InvalidArgument(field, "contains control characters");
+  }
+  if (chars > max) return InvalidArgument(field, absl::StrCat("must be at most ", max, " characters"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMoney(const v1::Money& money, absl::string_view field, int64_t min_units,
+                           int64_t max_units) {
+  const auto& c = money.currency_code();
+  if (c.size() != 3 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+    return InvalidArgument(absl::StrCat(field, ".currency_code"), "must be an ISO-4217 code such as \"CNY\"");
+  }
+  if (money.minor_units() < min_units) {
+    return InvalidArgument(absl::StrCat(field, ".minor_units"),
+                           min_units == 1 ? "must be positive" : absl::StrCat("must be at least ", min_units));
+  }
+  if (money.minor_units() > max_units) {
+    return InvalidArgument(absl::StrCat(field, ".minor_units"), absl::StrCat("must be at most ", max_units));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> IdOrNew(const std::string& id, absl::string_view field) {
+  if (id.empty()) return aip::NewId();
+  OPS_RETURN_IF_ERROR(aip::ValidateId(id, field));
+  return id;
+}
 
 const std::vector<std::string> kDepartmentFields = {"display_name", "kind", "description",
                                                     "lead_position"};
@@ -100,7 +117,7 @@ const std::vector<std::string> kMemberFields = {"display_name", "development_dir
 absl::Status ValidateDepartment(const v1::Department& d, absl::string_view prefix,
                                 const std::vector<std::string>& paths) {
   if (Has(paths, "display_name")) {
-    if (auto s = Text(d.display_name(), F(prefix, "display_name"), kMaxName, true); !s.ok()) return s;
+    if (auto s = ValidateText(d.display_name(), F(prefix, "display_name"), kMaxName, true); !s.ok()) return s;
   }
   if (Has(paths, "kind")) {
     if (auto s = EnumValue<v1::DepartmentKind>(d.kind(), v1::DepartmentKind_IsValid,
@@ -110,7 +127,7 @@ absl::Status ValidateDepartment(const v1::Department& d, absl::string_view prefi
     }
   }
   if (Has(paths, "description")) {
-    if (auto s = Text(d.description(), F(prefix, "description"), kMaxText, false); !s.ok()) return s;
+    if (auto s = ValidateText(d.description(), F(prefix, "description"), kMaxText, false); !s.ok()) return s;
   }
   if (Has(paths, "lead_position") && !d.lead_position().empty()) {
     if (auto s = aip::ParseName(d.lead_position(), "positions", F(prefix, "lead_position"));
@@ -124,7 +141,7 @@ absl::Status ValidateDepartment(const v1::Department& d, absl::string_view prefi
 absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
                               const std::vector<std::string>& paths) {
   if (Has(paths, "title")) {
-    if (auto s = Text(p.title(), F(prefix, "title"), kMaxName, true); !s.ok()) return s;
+    if (auto s = ValidateText(p.title(), F(prefix, "title"), kMaxName, true); !s.ok()) return s;
   }
   if (Has(paths, "grade")) {
     if (auto s = EnumValue<v1::Grade>(p.grade(), v1::Grade_IsValid, F(prefix, "grade"), true);
@@ -144,7 +161,7 @@ absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
           !s.ok()) {
         return s;
       }
-      if (auto s = Text(r.text(), at + ".text", kMaxText, true); !s.ok()) return s;
+      if (auto s = ValidateText(r.text(), at + ".text", kMaxText, true); !s.ok()) return s;
     }
   }
   if (Has(paths, "requirements")) {
@@ -159,7 +176,7 @@ absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
           !s.ok()) {
         return s;
       }
-      if (auto s = Text(r.text(), at + ".text", kMaxText, true); !s.ok()) return s;
+      if (auto s = ValidateText(r.text(), at + ".text", kMaxText, true); !s.ok()) return s;
     }
   }
   if (Has(paths, "work_standards")) {
@@ -167,7 +184,7 @@ absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
       return InvalidArgument(F(prefix, "work_standards"), absl::StrCat("at most ", kMaxItems, " items"));
     }
     for (int i = 0; i < p.work_standards_size(); ++i) {
-      if (auto s = Text(p.work_standards(i), F(prefix, absl::StrCat("work_standards[", i, "]")),
+      if (auto s = ValidateText(p.work_standards(i), F(prefix, absl::StrCat("work_standards[", i, "]")),
                         kMaxText, true);
           !s.ok()) {
         return s;
@@ -189,7 +206,7 @@ absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
     }
   }
   if (Has(paths, "introduction_phase")) {
-    if (auto s = Text(p.introduction_phase(), F(prefix, "introduction_phase"), 100, false); !s.ok()) {
+    if (auto s = ValidateText(p.introduction_phase(), F(prefix, "introduction_phase"), 100, false); !s.ok()) {
       return s;
     }
   }
@@ -199,14 +216,14 @@ absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,
 absl::Status ValidateMember(const v1::Member& m, absl::string_view prefix,
                             const std::vector<std::string>& paths) {
   if (Has(paths, "display_name")) {
-    if (auto s = Text(m.display_name(), F(prefix, "display_name"), kMaxName, true); !s.ok()) return s;
+    if (auto s = ValidateText(m.display_name(), F(prefix, "display_name"), kMaxName, true); !s.ok()) return s;
   }
   if (Has(paths, "development_directions")) {
     if (m.development_directions_size() > 20) {
       return InvalidArgument(F(prefix, "development_directions"), "at most 20 items");
     }
     for (int i = 0; i < m.development_directions_size(); ++i) {
-      if (auto s = Text(m.development_directions(i),
+      if (auto s = ValidateText(m.development_directions(i),
                         F(prefix, absl::StrCat("development_directions[", i, "]")), 50, true);
           !s.ok()) {
         return s;

@@ -15,6 +15,14 @@
 
 namespace opsteam::org {
 
+// Text of at most `max` code points without control characters; blank fails when required.
+absl::Status ValidateText(absl::string_view value, absl::string_view field, size_t max, bool required);
+// An amount: an ISO-4217 code and minor units within [min_units, max_units].
+absl::Status ValidateMoney(const v1::Money& money, absl::string_view field, int64_t min_units,
+                           int64_t max_units);
+// `id` checked as a resource id, or a fresh one when empty.
+absl::StatusOr<std::string> IdOrNew(const std::string& id, absl::string_view field);
+
 absl::Status ValidateDepartment(const v1::Department& d, absl::string_view prefix,
                                 const std::vector<std::string>& paths);
 absl::Status ValidatePosition(const v1::Position& p, absl::string_view prefix,

@@ -29,6 +29,9 @@ ABSL_FLAG(int, max_queued, EnvOr("OPSTEAM_ORG_MAX_QUEUED", 1000),
           "calls waiting for a worker before RESOURCE_EXHAUSTED (env OPSTEAM_ORG_MAX_QUEUED)");
 ABSL_FLAG(int, drain_seconds, EnvOr("OPSTEAM_ORG_DRAIN_SECONDS", 20),
           "how long in-flight calls may finish after SIGTERM (env OPSTEAM_ORG_DRAIN_SECONDS)");
+ABSL_FLAG(int, max_message_mb, EnvOr("OPSTEAM_ORG_MAX_MESSAGE_MB", 64),
+          "largest request or response in MiB; org charts of large organisations need room "
+          "(env OPSTEAM_ORG_MAX_MESSAGE_MB)");
 ABSL_FLAG(bool, migrate, true, "apply database migrations at start");
 
 int main(int argc, char** argv) {
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   opsteam::rpc::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
   options.health_probe = [&pool] { return pool.Ping(); };
   auto server = opsteam::rpc::Server::Start(options, {&service});
   if (!server.ok()) {

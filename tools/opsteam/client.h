@@ -29,6 +29,8 @@ struct ClientOptions {
   std::string as_of;
   // page_size of List calls; 0 = the server's default.
   int page_size = 0;
+  // Largest message sent or received (charts and their plans can be large).
+  int max_message_bytes = 256 << 20;
 };
 
 class Client {

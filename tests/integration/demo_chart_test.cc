@@ -51,15 +51,6 @@ ChartFacts Facts(const v1::OrgChart& chart) {
   return facts;
 }
 
-std::vector<std::string> DemoCharts() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(OPSTEAM_SOURCE_DIR "/deploy/demo")) {
-    if (e.path().extension() == ".textproto") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 class DemoChartTest : public OrgTest {
  protected:
   // The etag of every department, position and member under the chart's roots.
@@ -106,7 +97,7 @@ class DemoChartTest : public OrgTest {
 };
 
 TEST_F(DemoChartTest, EveryChartLoadsAsDescribedAndReloadsAsANoOp) {
-  const auto charts = DemoCharts();
+  const auto charts = DemoCharts(OPSTEAM_SOURCE_DIR);
   ASSERT_FALSE(charts.empty());
   for (const auto& path : charts) {
     SCOPED_TRACE(path);
@@ -179,7 +170,7 @@ TEST_F(DemoChartTest, EveryChartLoadsAsDescribedAndReloadsAsANoOp) {
 
 TEST_F(DemoChartTest, TheExportCommandWritesChartsTheApplyCommandAccepts) {
   cli::Client client = MakeClient();
-  const auto charts = DemoCharts();
+  const auto charts = DemoCharts(OPSTEAM_SOURCE_DIR);
   for (const auto& path : charts) {
     auto chart = cli::ReadChart(path);
     ASSERT_TRUE(chart.ok()) << chart.status();

@@ -264,15 +264,6 @@ std::string Diff(const v1::OrgChart& a, const v1::OrgChart& b) {
   return out;
 }
 
-std::vector<std::string> DemoCharts() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(OPSTEAM_SOURCE_DIR "/deploy/demo")) {
-    if (e.path().extension() == ".textproto") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 class ChartTest : public OrgTest {
  protected:
   grpc::Status Apply(const v1::OrgChart& chart, v1::ApplyOrgChartResponse* resp, bool dry_run = false,
@@ -877,7 +868,7 @@ TEST_F(ChartTest, ExportOfTheWholeOrganisationAndOfASubtreeApplyInPlace) {
 // and every demo chart, as of the chart's day and a later one.
 TEST_F(ChartTest, ExportApplyRoundTripsThroughAnEmptyDatabase) {
   std::vector<std::pair<std::string, v1::OrgChart>> charts = {{"base", ParseChart(kBaseChart)}};
-  for (const auto& path : DemoCharts()) {
+  for (const auto& path : DemoCharts(OPSTEAM_SOURCE_DIR)) {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();

@@ -108,16 +108,6 @@ class GroupTest : public OrgTest {
     return resp;
   }
 
-  std::vector<std::string> ChangeMethods(const std::string& resource) {
-    v1::ListChangesRequest req;
-    req.set_resource(resource);
-    req.set_page_size(1000);
-    v1::ListChangesResponse resp;
-    EXPECT_THAT(Call(&Stub::ListChanges, req, &resp), IsOk());
-    std::vector<std::string> out;
-    for (const auto& c : resp.changes()) out.push_back(c.method());
-    return out;
-  }
 };
 
 TEST_F(GroupTest, CreateGetAndIdempotency) {

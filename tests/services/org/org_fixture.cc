@@ -1,5 +1,8 @@
 #include "tests/services/org/org_fixture.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "libs/testing/test_env.h"
 #include "services/org/migrations.h"
 
@@ -100,6 +103,26 @@ void OrgTest::SetLead(const std::string& department_id, const std::string& posit
   v1::UpdateDepartmentResponse resp;
   grpc::Status s = Call(&v1::OrgService::Stub::UpdateDepartment, req, &resp);
   EXPECT_TRUE(s.ok()) << department_id << ": " << s.error_message();
+}
+
+std::vector<std::string> OrgTest::ChangeMethods(const std::string& resource) {
+  v1::ListChangesRequest req;
+  req.set_resource(resource);
+  req.set_page_size(1000);
+  v1::ListChangesResponse resp;
+  EXPECT_THAT(Call(&v1::OrgService::Stub::ListChanges, req, &resp), IsOk());
+  std::vector<std::string> out;
+  for (const auto& c : resp.changes()) out.push_back(c.method());
+  return out;
+}
+
+std::vector<std::string> DemoCharts(const std::string& source_dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(source_dir + "/deploy/demo")) {
+    if (e.path().extension() == ".textproto") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace opsteam::org::testing

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -52,6 +53,8 @@ class OrgTest : public ::testing::Test {
                       v1::Assignment* out = nullptr);
   void SetLead(const std::string& department_id, const std::string& position_id,
                const std::string& effective_date = "2026-01-01");
+  // The methods recorded in the audit trail for `resource`, oldest first.
+  std::vector<std::string> ChangeMethods(const std::string& resource);
 
   std::string conninfo_;
   std::unique_ptr<pg::Pool> pool_;
@@ -62,6 +65,9 @@ class OrgTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::OrgService::Stub> stub_;
 };
+
+// The text-format charts of deploy/demo/ (`source_dir` is the repository root), sorted.
+std::vector<std::string> DemoCharts(const std::string& source_dir);
 
 // Matches a failed grpc::Status by code, ErrorInfo reason ("" = any) and BadRequest field
 // ("" = none expected).

@@ -103,18 +103,26 @@ timeval SocketTimeout(absl::Duration d) {
   return absl::ToTimeval(std::max(d, absl::Milliseconds(1)));
 }
 
-ReplyPtr Run(redisContext* context, const std::vector<std::string>& args) {
+// argv/length arrays of one command for hiredis; they point into `args`.
+struct Argv {
+  explicit Argv(const std::vector<std::string>& args) {
+    argv.reserve(args.size());
+    lengths.reserve(args.size());
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+  }
+  int count() const { return static_cast<int>(argv.size()); }
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
+};
+
+ReplyPtr Run(redisContext* context, const std::vector<std::string>& args) {
+  Argv a(args);
   ScopedSigpipeBlock no_sigpipe;
   return ReplyPtr(static_cast<redisReply*>(
-      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+      redisCommandArgv(context, a.count(), a.argv.data(), a.lengths.data())));
 }
 
 std::string ContextError(const redisContext* context) {
@@ -222,6 +230,14 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args) {
   // A null reply means the context is broken (I/O, EOF, timeout, protocol): hiredis
   // contexts cannot be reused after an error.
   if (reply == nullptr) return FailLocked(ContextError(context_));
+  SucceededLocked();
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return opsteam::FailedPrecondition(kErrorReason, std::string(reply->str, reply->len));
+  }
+  return Convert(*reply);
+}
+
+void Client::SucceededLocked() {
   if (failures_ > 0) {
     OPS_LOG(INFO) << "redis " << options_.host << ":" << options_.port << ": reconnected after "
                   << failures_ << " failed attempt(s)";
@@ -229,10 +245,39 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args) {
   }
   backoff_ = absl::ZeroDuration();
   next_backoff_ = options_.min_backoff;
-  if (reply->type == REDIS_REPLY_ERROR) {
-    return opsteam::FailedPrecondition(kErrorReason, std::string(reply->str, reply->len));
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Reply>>> Client::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  for (const auto& c : commands) {
+    if (c.empty()) return opsteam::InvalidArgument("commands", "empty Redis command");
   }
-  return Convert(*reply);
+  std::vector<absl::StatusOr<Reply>> out;
+  if (commands.empty()) return out;
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
+  ScopedSigpipeBlock no_sigpipe;
+  for (const auto& c : commands) {
+    Argv a(c);
+    if (redisAppendCommandArgv(context_, a.count(), a.argv.data(), a.lengths.data()) != REDIS_OK) {
+      return FailLocked(absl::StrCat("pipeline: ", ContextError(context_)));
+    }
+  }
+  out.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      return FailLocked(absl::StrCat("pipeline: ", ContextError(context_)));
+    }
+    ReplyPtr reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      out.push_back(opsteam::FailedPrecondition(kErrorReason, std::string(reply->str, reply->len)));
+    } else {
+      out.push_back(Convert(*reply));
+    }
+  }
+  SucceededLocked();
+  return out;
 }
 
 absl::Status Client::Ping() {

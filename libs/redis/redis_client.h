@@ -66,6 +66,12 @@ class Client {
 
   // Runs one command, e.g. {"SET", key, value}. Arguments are binary-safe.
   absl::StatusOr<Reply> Command(const std::vector<std::string>& args) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sends every command in one write and then reads every reply: one round trip for the lot
+  // (MULTI ... EXEC included). Each element is that command's reply, or its error reply as
+  // FAILED_PRECONDITION (REDIS_ERROR). A broken connection fails the whole call with
+  // UNAVAILABLE; an unknown prefix of the commands may have been applied then.
+  absl::StatusOr<std::vector<absl::StatusOr<Reply>>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Ping() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether a connection is currently open (it may still turn out broken on next use).
   bool connected() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -82,6 +88,8 @@ class Client {
   // Closes the connection and schedules the next attempt; returns the UNAVAILABLE to report.
   absl::Status FailLocked(const std::string& what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Resets the backoff after a command went through.
+  void SucceededLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   mutable absl::Mutex mu_;

@@ -252,6 +252,45 @@ TEST(RedisClientTest, ErrorInsideTransactionIsAnErrorElement) {
   EXPECT_THAT(exec->elements[1].str, HasSubstr("WRONGTYPE"));
 }
 
+TEST(RedisClientTest, PipelineAnswersEachCommandInOrder) {
+  Client client(ServerOptions());
+  const std::string key = Key("counter");
+  const std::string list = Key("list");
+  auto replies = client.Pipeline({{"SET", key, "41"},
+                                  {"INCR", key},
+                                  {"LPUSH", key, "x"},  // WRONGTYPE: an error for this one only
+                                  {"MULTI"},
+                                  {"INCR", key},
+                                  {"RPUSH", list, "a", "b"},
+                                  {"EXEC"},
+                                  {"GET", key}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 8u);
+  EXPECT_EQ((*replies)[0]->str, "OK");
+  EXPECT_EQ((*replies)[1]->integer, 42);
+  EXPECT_EQ((*replies)[2].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string((*replies)[2].status().message()), HasSubstr("WRONGTYPE"));
+  EXPECT_EQ((*replies)[4]->str, "QUEUED");
+  ASSERT_TRUE((*replies)[6].ok());
+  ASSERT_EQ((*replies)[6]->elements.size(), 2u);
+  EXPECT_EQ((*replies)[6]->elements[0].integer, 43);
+  EXPECT_EQ((*replies)[6]->elements[1].integer, 2);
+  EXPECT_EQ((*replies)[7]->str, "43");
+  // The connection is still usable after the error reply inside the batch.
+  EXPECT_TRUE(client.Ping().ok());
+  EXPECT_TRUE(client.Pipeline({})->empty());
+  EXPECT_EQ(client.Pipeline({{"PING"}, {}}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RedisClientTest, PipelineToAStoppedServerIsUnavailable) {
+  Client client(ServerOptions());
+  ASSERT_TRUE(client.Ping().ok());
+  RedisEnvironment::server().Kill();
+  auto replies = client.Pipeline({{"PING"}, {"PING"}});
+  EXPECT_EQ(replies.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(RedisEnvironment::server().Restart().ok());
+}
+
 TEST(RedisClientTest, EmptyCommandIsInvalidArgument) {
   Client client(ServerOptions());
   EXPECT_EQ(client.Command({}).status().code(), absl::StatusCode::kInvalidArgument);

@@ -1,7 +1,10 @@
 #include "libs/pg/pg.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <utility>
 
@@ -68,6 +71,38 @@ bool IsUniqueViolation(const absl::Status& status, absl::string_view constraint)
   return SqlState(status) == "23505" && (constraint.empty() || ConstraintName(status) == constraint);
 }
 
+std::string ByteaParam(absl::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out = "\\x";
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> ParseBytea(absl::string_view text) {
+  if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2 != 0) return std::nullopt;
+  text.remove_prefix(2);
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2) {
+    const int hi = digit(text[i]);
+    const int lo = digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
 // ---- Result -------------------------------------------------------------------------
 
 Result::Result(pg_result* result) : result_(result) {}
@@ -132,6 +167,44 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 
 Connection::~Connection() {
   if (conn_) PQfinish(conn_);
+}
+
+absl::Status Connection::Listen(absl::string_view channel) {
+  if (channel.empty() || channel.size() > 63 ||
+      !std::all_of(channel.begin(), channel.end(),
+                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; })) {
+    return InvalidArgument("channel", "must be 1 to 63 characters of [a-z0-9_]");
+  }
+  return ExecScript(absl::StrCat("LISTEN ", channel));
+}
+
+absl::StatusOr<std::vector<Notification>> Connection::WaitForNotifications(absl::Duration timeout) {
+  std::vector<Notification> out;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.push_back({n->relname, n->extra ? n->extra : ""});
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!out.empty()) return out;
+  if (!healthy()) return Unavailable("DATABASE_UNAVAILABLE", "database connection lost");
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  if (fd.fd < 0) return Unavailable("DATABASE_UNAVAILABLE", "database connection lost");
+  const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0, 1 << 30));
+  int ready = poll(&fd, 1, ms);
+  // Input on an idle connection is a notification or the server closing it: a closing
+  // server sends its error message first and the end of the stream after, so read on while
+  // input keeps arriving without notifications.
+  for (int rounds = 0; ready != 0 && out.empty() && rounds < 4; ++rounds) {
+    if (ready < 0 && errno != EINTR) return Unavailable("DATABASE_UNAVAILABLE", "poll failed");
+    if (ready > 0 && (PQconsumeInput(conn_) != 1 || !healthy())) {
+      return Unavailable("DATABASE_UNAVAILABLE", "database connection lost");
+    }
+    drain();
+    ready = out.empty() ? poll(&fd, 1, 10) : 0;
+  }
+  return out;
 }
 
 bool Connection::healthy() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }

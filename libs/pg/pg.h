@@ -36,6 +36,17 @@ std::string ConstraintName(const absl::Status& status);
 // True for 23505 (unique_violation), optionally of one named constraint.
 bool IsUniqueViolation(const absl::Status& status, absl::string_view constraint = {});
 
+// bytea in text format: "\x" followed by hex digits, as parameter and as column value.
+std::string ByteaParam(absl::string_view bytes);
+// The bytes of a bytea column in text format; nullopt when it is not "\x..." hex.
+std::optional<std::string> ParseBytea(absl::string_view text);
+
+// A NOTIFY received on a LISTENing connection.
+struct Notification {
+  std::string channel;
+  std::string payload;
+};
+
 class Result {
  public:
   Result() = default;
@@ -72,6 +83,12 @@ class Connection {
   absl::StatusOr<Result> Exec(absl::string_view sql, const Params& params = {});
   // Runs one or more statements without parameters (migrations, SET ...).
   absl::Status ExecScript(absl::string_view sql);
+
+  // LISTEN on `channel` ([a-z0-9_]+, at most 63 characters).
+  absl::Status Listen(absl::string_view channel);
+  // Notifications received so far, waiting up to `timeout` for one when there is none yet.
+  // Empty after the timeout; UNAVAILABLE when the connection broke.
+  absl::StatusOr<std::vector<Notification>> WaitForNotifications(absl::Duration timeout);
 
   bool healthy() const;
   // Reconnects in place; prepared statements are forgotten.

@@ -681,32 +681,16 @@ absl::StatusOr<std::optional<LoggedRequest>> FindRequest(pg::Tx& tx, const std::
                    {request_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<LoggedRequest>();
-  // bytea arrives hex-escaped in text mode: "\x...".
-  absl::string_view hex = r->Get(0, 2);
-  std::string bytes;
-  if (hex.size() >= 2 && hex.substr(0, 2) == "\\x") {
-    hex.remove_prefix(2);
-    bytes.reserve(hex.size() / 2);
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      int v = 0;
-      absl::SimpleHexAtoi(hex.substr(i, 2), &v);
-      bytes.push_back(static_cast<char>(v));
-    }
-  }
+  auto bytes = pg::ParseBytea(r->Get(0, 2));
+  if (!bytes) return Internal("request_log: unreadable response");
   return std::optional<LoggedRequest>(
-      LoggedRequest{r->GetString(0, 0), r->GetString(0, 1), std::move(bytes)});
+      LoggedRequest{r->GetString(0, 0), r->GetString(0, 1), std::move(*bytes)});
 }
 
 absl::Status LogRequest(pg::Tx& tx, const std::string& request_id, const LoggedRequest& entry) {
-  std::string hex = "\\x";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : entry.response) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
   auto r = tx.Exec(
       "INSERT INTO request_log (request_id, method, digest, response) VALUES ($1, $2, $3, $4::bytea)",
-      {request_id, entry.method, entry.digest, hex});
+      {request_id, entry.method, entry.digest, pg::ByteaParam(entry.response)});
   return r.status();
 }
 

@@ -107,6 +107,42 @@ TEST_F(PgTest, ParametersAreStoredVerbatim) {
   EXPECT_EQ(QueryInt(*conn_, "SELECT count(*) FROM notes WHERE body = $1", {""}), 1);
 }
 
+TEST_F(PgTest, ByteaRoundTripsEveryByte) {
+  Script("CREATE TABLE blobs (id int PRIMARY KEY, body bytea)");
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  ASSERT_TRUE(conn_->Exec("INSERT INTO blobs VALUES (1, $1::bytea)", {ByteaParam(bytes)}).ok());
+  auto r = conn_->Exec("SELECT body, length(body) FROM blobs WHERE id = 1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->GetInt64(0, 1), 256);
+  EXPECT_EQ(ParseBytea(r->Get(0, 0)), bytes);
+  EXPECT_EQ(ParseBytea("\\x"), std::string());
+  EXPECT_EQ(ParseBytea("\\x0"), std::nullopt);
+  EXPECT_EQ(ParseBytea("\\xzz"), std::nullopt);
+  EXPECT_EQ(ParseBytea("abc"), std::nullopt);
+}
+
+TEST_F(PgTest, NotificationsArriveOnCommitOnly) {
+  auto listener = MustOpen(conninfo_);
+  ASSERT_TRUE(listener->Listen("opsteam_test_channel").ok());
+  EXPECT_EQ(listener->Listen("Bad Channel").code(), absl::StatusCode::kInvalidArgument);
+  // Nothing yet: the wait times out empty.
+  auto none = listener->WaitForNotifications(absl::Milliseconds(20));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  Script("BEGIN; SELECT pg_notify('opsteam_test_channel', 'rolled back'); ROLLBACK");
+  Script("BEGIN; SELECT pg_notify('opsteam_test_channel', '42'); COMMIT");
+  auto got = listener->WaitForNotifications(absl::Seconds(10));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].channel, "opsteam_test_channel");
+  EXPECT_EQ((*got)[0].payload, "42");
+  // A connection the server ends is reported, not waited on forever.
+  Script("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+  auto lost = listener->WaitForNotifications(absl::Seconds(10));
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(PgTest, TypedResults) {
   auto r = conn_->Exec("SELECT $1::bigint * 2, $2::boolean, $3::boolean, now()::text",
                        {"4611686018427387903", "true", "false"});

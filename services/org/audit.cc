@@ -1,5 +1,6 @@
 #include "services/org/audit.h"
 
+#include "services/org/org_events.h"
 #include "services/org/org_logic.h"
 
 #include <map>
@@ -91,6 +92,11 @@ absl::Status RecordChange(pg::Tx& tx, absl::string_view method, absl::string_vie
   }
   json += "]";
   if (first && before != nullptr && after != nullptr) return absl::OkStatus();  // nothing changed
+  std::vector<std::string> changed;
+  for (const auto& [field, values] : diff) {
+    if (values.first != values.second) changed.push_back(field);
+  }
+  OPS_RETURN_IF_ERROR(AddChangeEvent(tx, method, resource, effective, before, after, changed));
   pg::Param day = effective ? pg::Param(aip::FormatDate(*effective)) : std::nullopt;
   pg::Param dept = department_id.empty() ? std::nullopt : pg::Param(std::string(department_id));
   auto r = tx.Exec(

@@ -46,6 +46,7 @@
 #include "libs/status/macros.h"
 #include "libs/status/status.h"
 #include "services/org/audit.h"
+#include "services/org/org_events.h"
 #include "services/org/chart_plan.h"
 #include "services/org/chart_store.h"
 #include "services/org/org_logic.h"
@@ -1013,6 +1014,7 @@ absl::Status OrgLogic::ApplyOrgChart(const v1::ApplyOrgChartRequest& req, v1::Ap
     for (auto& c : apply.Changes()) *resp->add_changes() = std::move(c);
     OPS_RETURN_IF_ERROR(apply.Execute());
     resp->set_applied(!req.dry_run() && resp->changes_size() > 0);
+    if (resp->applied()) AddChartAppliedEvent(req.chart(), index.day, *resp);
     planned = true;
     return absl::OkStatus();
   };

@@ -1,11 +1,18 @@
 // org-service: the organisation (departments, positions, members, assignments) over gRPC.
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "libs/events/outbox_notifier.h"
+#include "libs/events/relay.h"
 #include "libs/log/log.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
@@ -13,6 +20,7 @@
 #include "libs/rpc/server.h"
 #include "libs/rpc/worker_pool.h"
 #include "services/org/migrations.h"
+#include "services/org/org_events.h"
 #include "services/org/org_logic.h"
 #include "services/org/org_service.h"
 
@@ -33,6 +41,37 @@ ABSL_FLAG(int, max_message_mb, EnvOr("OPSTEAM_ORG_MAX_MESSAGE_MB", 64),
           "largest request or response in MiB; org charts of large organisations need room "
           "(env OPSTEAM_ORG_MAX_MESSAGE_MB)");
 ABSL_FLAG(bool, migrate, true, "apply database migrations at start");
+ABSL_FLAG(std::string, redis, EnvOr("OPSTEAM_REDIS", ""),
+          "host:port of Redis, where the outbox relay publishes the org events (stream "
+          "opsteam.org.events) and invalidates the shared cache; empty = events stay in the "
+          "outbox (WatchChanges still serves them) (env OPSTEAM_REDIS)");
+ABSL_FLAG(std::string, redis_password_file, EnvOr("OPSTEAM_REDIS_PASSWORD_FILE", ""),
+          "file holding the Redis password (env OPSTEAM_REDIS_PASSWORD_FILE)");
+ABSL_FLAG(bool, relay, true,
+          "run the outbox relay (one replica leads, the others stand by)");
+
+namespace {
+
+absl::StatusOr<opsteam::events::RelayOptions> RelayOptions(const std::string& redis) {
+  opsteam::events::RelayOptions options;
+  options.source = opsteam::org::kEventSource;
+  options.conninfo = absl::GetFlag(FLAGS_pg);
+  std::pair<std::string, std::string> hp = absl::StrSplit(redis, absl::MaxSplits(':', 1));
+  if (hp.first.empty() || !absl::SimpleAtoi(hp.second, &options.redis.port) || options.redis.port <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis: expected host:port, got \"", redis, "\""));
+  }
+  options.redis.host = hp.first;
+  if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {
+    std::ifstream in(file);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("--redis_password_file: cannot read ", file));
+    std::stringstream text;
+    text << in.rdbuf();
+    options.redis.password = std::string(absl::StripTrailingAsciiWhitespace(text.str()));
+  }
+  return options;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   opsteam::rpc::BlockTerminationSignals();
@@ -60,7 +99,21 @@ int main(int argc, char** argv) {
   opsteam::rpc::WorkerPool workers(absl::GetFlag(FLAGS_workers),
                                    static_cast<size_t>(absl::GetFlag(FLAGS_max_queued)));
   opsteam::org::OrgLogic logic(pool);
-  opsteam::org::OrgGrpcService service(logic, workers);
+  opsteam::events::OutboxNotifier notifier(conninfo, opsteam::org::kEventSource);
+  notifier.Start();
+  std::unique_ptr<opsteam::events::Relay> relay;
+  if (const std::string redis = absl::GetFlag(FLAGS_redis); !redis.empty() && absl::GetFlag(FLAGS_relay)) {
+    auto options = RelayOptions(redis);
+    if (!options.ok()) {
+      OPS_LOG(ERROR) << options.status().message();
+      return 2;
+    }
+    relay = std::make_unique<opsteam::events::Relay>(std::move(*options), &notifier);
+    relay->Start();
+  } else {
+    OPS_LOG(WARNING) << "no --redis: org events stay in the outbox until a relay publishes them";
+  }
+  opsteam::org::OrgGrpcService service(logic, workers, &notifier);
 
   opsteam::rpc::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
@@ -75,5 +128,7 @@ int main(int argc, char** argv) {
   const int sig = opsteam::rpc::WaitForTerminationSignal();
   OPS_LOG(INFO) << "signal " << sig << ": draining";
   (*server)->Stop();
+  if (relay) relay->Stop();
+  notifier.Stop();
   return 0;
 }

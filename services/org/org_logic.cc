@@ -8,7 +8,9 @@
 #include "libs/aip/aip.h"
 #include "libs/status/macros.h"
 #include "libs/status/status.h"
+#include "libs/events/outbox.h"
 #include "services/org/audit.h"
+#include "services/org/org_events.h"
 #include "services/org/org_rules.h"
 #include "services/org/org_store.h"
 #include "services/org/reporting.h"
@@ -57,15 +59,22 @@ absl::Status OrgLogic::Write(absl::string_view method, const google::protobuf::M
     if (!resp->ParseFromString(logged->response)) return Internal("unreadable logged response");
     return true;
   };
+  // The events the body's changes publish, appended to the outbox last, just before COMMIT
+  // (the outbox counter row is then locked only for the commit itself).
+  std::vector<events::v1::Event> pending;
+  ScopedEvents collect(&pending);
   absl::Status s = pg::RunInTransaction(pool_, {}, [&](pg::Tx& tx) -> absl::Status {
     resp->Clear();
+    pending.clear();
     if (!request_id.empty()) {
       OPS_ASSIGN_OR_RETURN(bool done, replay(tx));
       if (done) return absl::OkStatus();
     }
     OPS_RETURN_IF_ERROR(body(tx));
-    if (request_id.empty()) return absl::OkStatus();
-    return LogRequest(tx, request_id, {std::string(method), digest, resp->SerializeAsString()});
+    if (!request_id.empty()) {
+      OPS_RETURN_IF_ERROR(LogRequest(tx, request_id, {std::string(method), digest, resp->SerializeAsString()}));
+    }
+    return events::AppendToOutbox(tx, kEventSource, pending).status();
   });
   if (s.ok() || request_id.empty() || s.code() == absl::StatusCode::kInvalidArgument) return s;
   // A concurrent request with the same id may have committed first: answer as it did.

@@ -7,11 +7,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "libs/pg/pg.h"
+#include "opsteam/events/v1/event.pb.h"
 #include "opsteam/org/v1/org_service.pb.h"
 
 namespace opsteam::org {
@@ -72,6 +74,11 @@ class OrgLogic {
   absl::Status ExportOrgChart(const v1::ExportOrgChartRequest& req, v1::ExportOrgChartResponse* resp);
   // audit.cc (the records are written by every write method)
   absl::Status ListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
+  // The change feed (org_events.cc): WatchChanges checks its request with ValidateWatch and
+  // reads the outbox with ReadEvents, page by page.
+  absl::Status ValidateWatch(const v1::WatchChangesRequest& req);
+  absl::StatusOr<std::vector<events::v1::Event>> ReadEvents(const v1::WatchChangesRequest& req, int64_t after,
+                                                            int limit);
 
  private:
   // Runs a write in a transaction. With a request_id, a repeat of the same request returns

@@ -1,5 +1,6 @@
 #include "services/org/org_service.h"
 
+#include "libs/events/watch_stream.h"
 #include "libs/rpc/unary.h"
 
 namespace opsteam::org {
@@ -203,6 +204,19 @@ grpc::ServerUnaryReactor* OrgGrpcService::ExportOrgChart(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* OrgGrpcService::ListChanges(grpc::CallbackServerContext* ctx,
     const v1::ListChangesRequest* req, v1::ListChangesResponse* resp) {
   return rpc::RunUnary(ctx, pool_, [this, req, resp] { return logic_.ListChanges(*req, resp); });
+}
+
+// Server streaming: replays the outbox, then follows it (libs/events/watch_stream.h).
+grpc::ServerWriteReactor<v1::WatchChangesResponse>* OrgGrpcService::WatchChanges(
+    grpc::CallbackServerContext* ctx, const v1::WatchChangesRequest* req) {
+  absl::Status refused = notifier_ == nullptr
+                             ? Unavailable("CHANGE_FEED_UNAVAILABLE", "this server does not serve the change feed")
+                             : logic_.ValidateWatch(*req);
+  events::WatchSource source{&pool_, notifier_, [this, req](int64_t after, int limit) {
+                               return logic_.ReadEvents(*req, after, limit);
+                             }};
+  return new events::OutboxWatchReactor<v1::WatchChangesResponse>(ctx, std::move(source), req->since_sequence(),
+                                                                   req->replay_only(), std::move(refused));
 }
 
 }  // namespace opsteam::org

@@ -3,6 +3,7 @@
 // gRPC adapter of OrgService: each method hands its request to OrgLogic on the worker pool
 // and finishes with the mapped status. No rules live here.
 
+#include "libs/events/outbox_notifier.h"
 #include "libs/rpc/worker_pool.h"
 #include "opsteam/org/v1/org_service.grpc.pb.h"
 #include "services/org/org_logic.h"
@@ -11,7 +12,9 @@ namespace opsteam::org {
 
 class OrgGrpcService final : public v1::OrgService::CallbackService {
  public:
-  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool) : logic_(logic), pool_(pool) {}
+  // `notifier` follows the outbox for WatchChanges streams; without one they are refused.
+  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool, events::OutboxNotifier* notifier = nullptr)
+      : logic_(logic), pool_(pool), notifier_(notifier) {}
 
 #define OPS_ORG_RPC(Method) \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Method##Request* req, \
@@ -57,10 +60,13 @@ class OrgGrpcService final : public v1::OrgService::CallbackService {
   OPS_ORG_RPC(ExportOrgChart)
   OPS_ORG_RPC(ListChanges)
 #undef OPS_ORG_RPC
+  grpc::ServerWriteReactor<v1::WatchChangesResponse>* WatchChanges(grpc::CallbackServerContext* ctx,
+                                                                   const v1::WatchChangesRequest* req) override;
 
  private:
   OrgLogic& logic_;
   rpc::WorkerPool& pool_;
+  events::OutboxNotifier* notifier_;
 };
 
 }  // namespace opsteam::org

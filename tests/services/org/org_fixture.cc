@@ -13,7 +13,9 @@ void OrgTest::SetUp() {
   pool_ = std::make_unique<pg::Pool>(pg::PoolOptions{.conninfo = conninfo_, .size = 12});
   logic_ = std::make_unique<OrgLogic>(*pool_);
   workers_ = std::make_unique<rpc::WorkerPool>(12, 1000);
-  service_ = std::make_unique<OrgGrpcService>(*logic_, *workers_);
+  notifier_ = std::make_unique<events::OutboxNotifier>(conninfo_, "org");
+  notifier_->Start();
+  service_ = std::make_unique<OrgGrpcService>(*logic_, *workers_, notifier_.get());
   rpc::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.health_probe = [this] { return pool_->Ping(); };
@@ -29,6 +31,7 @@ void OrgTest::TearDown() {
   stub_.reset();
   channel_.reset();
   server_.reset();
+  notifier_.reset();
   workers_.reset();
 }
 

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/events/outbox_notifier.h"
 #include "libs/pg/pg.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/worker_pool.h"
@@ -60,6 +61,7 @@ class OrgTest : public ::testing::Test {
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<OrgLogic> logic_;
   std::unique_ptr<rpc::WorkerPool> workers_;
+  std::unique_ptr<events::OutboxNotifier> notifier_;
   std::unique_ptr<OrgGrpcService> service_;
   std::unique_ptr<rpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -358,7 +358,10 @@ absl::StatusOr<Consumer::Outcome> Consumer::ApplyOne(const v1::Event& event, boo
     if (!handler_error.ok()) RecordFailure(event.id(), handler_error, retry);
     return s;
   }
-  if (outcome == Outcome::kApplied) Count(&ConsumerStats::applied);
+  if (outcome == Outcome::kApplied) {
+    Count(&ConsumerStats::applied);
+    if (options_.after_apply) options_.after_apply(event);
+  }
   if (outcome == Outcome::kDuplicate) Count(&ConsumerStats::duplicates);
   return outcome;
 }

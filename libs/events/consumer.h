@@ -69,6 +69,8 @@ struct ConsumerOptions {
   // Called before each event is applied (also replayed ones), e.g. to drop in-process cache
   // entries the event invalidates, so that reads after the effect see the change.
   std::function<void(const v1::Event&)> before_apply;
+  // Called after an event's effect committed (not for duplicates or dead letters).
+  std::function<void(const v1::Event&)> after_apply;
 };
 
 struct ConsumerStats {

@@ -95,7 +95,8 @@ void EventListener::Run() {
         failing = true;
         Resync();
       }
-      stop_.WaitForNotificationWithTimeout(std::clamp(client.backoff(), kRetryPause, block_));
+      // Until the client may reconnect; a stop ends the wait at once.
+      stop_.WaitForNotificationWithTimeout(std::max(client.backoff(), kRetryPause));
       continue;
     }
     if (failing) {

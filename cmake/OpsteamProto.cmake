@@ -1,8 +1,14 @@
-# opsteam_proto_library(NAME ROOT <dir> PROTOS <files relative to ROOT> [GRPC <files>])
+# opsteam_proto_library(NAME ROOT <dir> PROTOS <files relative to ROOT> [GRPC <files>]
+#                       [IMPORT_DIRS <dirs>] [DEPS <proto libraries>])
 # Generates C++ (and gRPC stubs for the GRPC files) into the build tree and builds one
 # static library; its headers are included as "opsteam/org/v1/org_service.grpc.pb.h".
+# IMPORT_DIRS are further proto paths for imports, DEPS the libraries of those imports.
 function(opsteam_proto_library name)
-  cmake_parse_arguments(P "" "ROOT" "PROTOS;GRPC" ${ARGN})
+  cmake_parse_arguments(P "" "ROOT" "PROTOS;GRPC;IMPORT_DIRS;DEPS" ${ARGN})
+  set(import_args)
+  foreach(dir IN LISTS P_IMPORT_DIRS)
+    list(APPEND import_args --proto_path=${dir})
+  endforeach()
   set(out ${CMAKE_CURRENT_BINARY_DIR}/gen)
   file(MAKE_DIRECTORY ${out})
   set(srcs)
@@ -17,7 +23,7 @@ function(opsteam_proto_library name)
       set(grpc_h ${out}/${dir}/${base}.grpc.pb.h)
       add_custom_command(
         OUTPUT ${pb_cc} ${pb_h} ${grpc_cc} ${grpc_h}
-        COMMAND protobuf::protoc --proto_path=${P_ROOT} --proto_path=${Protobuf_INCLUDE_DIRS}
+        COMMAND protobuf::protoc --proto_path=${P_ROOT} ${import_args} --proto_path=${Protobuf_INCLUDE_DIRS}
                 --cpp_out=${out} --grpc_out=${out}
                 --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN} ${P_ROOT}/${proto}
         DEPENDS ${P_ROOT}/${proto} protobuf::protoc
@@ -26,7 +32,7 @@ function(opsteam_proto_library name)
     else()
       add_custom_command(
         OUTPUT ${pb_cc} ${pb_h}
-        COMMAND protobuf::protoc --proto_path=${P_ROOT} --proto_path=${Protobuf_INCLUDE_DIRS}
+        COMMAND protobuf::protoc --proto_path=${P_ROOT} ${import_args} --proto_path=${Protobuf_INCLUDE_DIRS}
                 --cpp_out=${out} ${P_ROOT}/${proto}
         DEPENDS ${P_ROOT}/${proto} protobuf::protoc
         COMMENT "protoc ${proto}" VERBATIM)
@@ -35,5 +41,5 @@ function(opsteam_proto_library name)
   endforeach()
   add_library(${name} STATIC ${srcs})
   target_include_directories(${name} SYSTEM PUBLIC ${out} ${Protobuf_INCLUDE_DIRS})
-  target_link_libraries(${name} PUBLIC protobuf::libprotobuf gRPC::grpc++)
+  target_link_libraries(${name} PUBLIC protobuf::libprotobuf gRPC::grpc++ ${P_DEPS})
 endfunction()

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "libs/pg/migrations.h"
+#include "libs/testing/process.h"
 #include "services/org/migrations.h"
 
 namespace opsteam::bench {
@@ -95,6 +96,22 @@ int64_t OrgUnderTest::RssKib() {
     }
   }
   return 0;
+}
+
+absl::StatusOr<std::unique_ptr<RedisUnderTest>> RedisUnderTest::Start() {
+  auto r = std::make_unique<RedisUnderTest>();
+  auto dir = testing::MakeTempDir("opsteam-bench-redis-");
+  if (!dir.ok()) return dir.status();
+  r->dir_ = *dir;
+  auto server = testing::RedisServer::Start(r->dir_);
+  if (!server.ok()) return server.status();
+  r->server_ = std::move(*server);
+  return r;
+}
+
+RedisUnderTest::~RedisUnderTest() {
+  server_.reset();
+  if (!dir_.empty()) testing::RemoveTree(dir_);
 }
 
 std::string FormatMs(absl::Duration d) { return absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(d)); }

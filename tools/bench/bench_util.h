@@ -15,6 +15,7 @@
 #include "libs/rpc/server.h"
 #include "libs/rpc/worker_pool.h"
 #include "libs/testing/pg_server.h"
+#include "libs/testing/redis_server.h"
 #include "services/org/org_logic.h"
 #include "services/org/org_service.h"
 
@@ -50,6 +51,19 @@ class OrgUnderTest {
   std::unique_ptr<rpc::WorkerPool> workers_;
   std::unique_ptr<org::OrgGrpcService> service_;
   std::unique_ptr<rpc::Server> server_;
+};
+
+// A private redis-server on loopback in a temporary folder, removed with it.
+class RedisUnderTest {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisUnderTest>> Start();
+  ~RedisUnderTest();
+  testing::RedisServer& server() { return *server_; }
+  int port() const { return server_->port(); }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<testing::RedisServer> server_;
 };
 
 std::string FormatMs(absl::Duration d);

@@ -11,7 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "libs/cache/cache.h"
 #include "libs/events/outbox_notifier.h"
+#include "libs/orgclient/org_invalidation.h"
 #include "libs/events/relay.h"
 #include "libs/log/log.h"
 #include "libs/pg/migrations.h"
@@ -56,6 +58,12 @@ absl::StatusOr<opsteam::events::RelayOptions> RelayOptions(const std::string& re
   opsteam::events::RelayOptions options;
   options.source = opsteam::org::kEventSource;
   options.conninfo = absl::GetFlag(FLAGS_pg);
+  // The shared cache's entries that depend on what the event changed are invalidated in the
+  // same MULTI/EXEC, before the XADD: a consumer that has the event never reads older data.
+  options.before_publish = [](const opsteam::events::v1::Event& e) {
+    return opsteam::cache::InvalidationCommands(opsteam::orgclient::kOrgCachePrefix,
+                                                opsteam::orgclient::CacheDependencies(e));
+  };
   std::pair<std::string, std::string> hp = absl::StrSplit(redis, absl::MaxSplits(':', 1));
   if (hp.first.empty() || !absl::SimpleAtoi(hp.second, &options.redis.port) || options.redis.port <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("--redis: expected host:port, got \"", redis, "\""));

@@ -2,6 +2,10 @@
 // to its own database (table `effects`, one row per applied event, no uniqueness so a
 // duplicate effect would show), through the events library exactly as a service would, and
 // runs until SIGTERM (or SIGKILL, which is the point).
+//
+// It also checks the cache's promise: after applying a rename of the probe member
+// ("v<k>"), it reads the member through an OrgClient with the shared Redis cache and its
+// local layer, and records in `cache_checks` whether the answer was at least that new.
 
 #include <csignal>
 #include <cstdio>
@@ -16,6 +20,8 @@
 #include "grpcpp/create_channel.h"
 #include "libs/events/consumer.h"
 #include "libs/events/watch_replay.h"
+#include "libs/orgclient/org_client.h"
+#include "opsteam/org/v1/events.pb.h"
 #include "libs/log/log.h"
 #include "libs/pg/pg.h"
 #include "libs/rpc/server.h"
@@ -43,7 +49,9 @@ int main(int argc, char** argv) {
     if (s.ok()) {
       s = (*conn)->ExecScript(
           "CREATE TABLE IF NOT EXISTS effects (n bigserial PRIMARY KEY, sequence bigint NOT NULL,"
-          " event_id text NOT NULL, consumer text NOT NULL, time timestamptz NOT NULL DEFAULT clock_timestamp())");
+          " event_id text NOT NULL, consumer text NOT NULL, time timestamptz NOT NULL DEFAULT clock_timestamp());"
+          "CREATE TABLE IF NOT EXISTS cache_checks (n bigserial PRIMARY KEY, sequence bigint NOT NULL,"
+          " applied integer NOT NULL, read integer NOT NULL, consumer text NOT NULL)");
     }
     if (!s.ok()) {
       std::fprintf(stderr, "fault_consumer: schema: %s\n", std::string(s.message()).c_str());
@@ -52,9 +60,8 @@ int main(int argc, char** argv) {
   }
   opsteam::pg::Pool pool({.conninfo = conninfo, .size = 4});
   const std::string token = absl::GetFlag(FLAGS_token);
-  opsteam::events::WatchChangesReplay replay(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_org), grpc::InsecureChannelCredentials()),
-      [token] { return token; });
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_org), grpc::InsecureChannelCredentials());
+  opsteam::events::WatchChangesReplay replay(channel, [token] { return token; });
 
   opsteam::events::ConsumerOptions options;
   options.source = "org";
@@ -68,6 +75,32 @@ int main(int argc, char** argv) {
   options.reclaim_interval = absl::Milliseconds(200);
   const absl::Duration delay = absl::Milliseconds(absl::GetFlag(FLAGS_apply_delay_ms));
   const std::string name = options.consumer;
+
+  opsteam::orgclient::Options client_options;
+  client_options.token_provider = [token] { return token; };
+  client_options.cache.redis = opsteam::orgclient::CacheRedisOptions(options.redis.host, options.redis.port);
+  auto client = opsteam::orgclient::OrgClient::Create(channel, client_options);
+  if (!client.ok()) return 1;
+  // The number in a probe name "v<k>"; -1 for anything else.
+  auto version = [](const std::string& display_name) {
+    int v = -1;
+    if (display_name.size() > 1 && display_name[0] == 'v') (void)absl::SimpleAtoi(display_name.substr(1), &v);
+    return v;
+  };
+  options.before_apply = [&](const opsteam::events::v1::Event& e) { (*client)->Observe(e); };
+  options.after_apply = [&](const opsteam::events::v1::Event& e) {
+    if (e.type() != "opsteam.org.member.changed" || e.subject() != "members/m-probe") return;
+    opsteam::org::v1::MemberChanged changed;
+    if (!e.data().UnpackTo(&changed)) return;
+    auto posts = (*client)->GetMemberPosts("members/m-probe");
+    if (!posts.ok()) return;  // the org service or its database is down: nothing to compare
+    (void)opsteam::pg::RunStatements(pool, [&](opsteam::pg::Tx& tx) {
+      return tx.Exec("INSERT INTO cache_checks (sequence, applied, read, consumer) VALUES ($1::bigint, $2::int, $3::int, $4)",
+                     {absl::StrCat(e.sequence()), absl::StrCat(version(changed.after().display_name())),
+                      absl::StrCat(version(posts->member().display_name())), name})
+          .status();
+    });
+  };
   opsteam::events::Consumer consumer(
       options, pool, &replay, [&](opsteam::pg::Tx& tx, const opsteam::events::v1::Event& e) -> absl::Status {
         if (delay > absl::ZeroDuration()) absl::SleepFor(delay);

@@ -2,7 +2,8 @@
 // relay's org-service killed with SIGKILL and started again (the standby replica takes
 // over), a consumer killed mid-batch (its pending entries are reclaimed by the other), and
 // PostgreSQL restarted. Afterwards every committed change has exactly one applied effect at
-// the consumers, the outbox has nothing unsent and no stream entry is left pending.
+// the consumers, the outbox has nothing unsent and no stream entry is left pending, and a
+// read through the cache right after an applied change was never older than that change.
 //
 // OPSTEAM_FAULT_ROUNDS=N repeats the fault sequence N times (scripts/faults runs it longer).
 
@@ -184,6 +185,17 @@ class FaultTest : public ::testing::Test {
     return out;
   }
 
+  int64_t ConsumerQuery(const std::string& sql) {
+    int64_t v = -1;
+    EXPECT_TRUE(pg::RunStatements(*consumer_pool_, [&](pg::Tx& tx) -> absl::Status {
+                  auto r = tx.Exec(sql);
+                  if (!r.ok()) return r.status();
+                  v = r->GetInt64(0, 0);
+                  return absl::OkStatus();
+                }).ok());
+    return v;
+  }
+
   int64_t ConsumerOffset() {
     int64_t v = -1;
     (void)pg::RunStatements(*consumer_pool_, [&](pg::Tx& tx) -> absl::Status {
@@ -309,6 +321,14 @@ TEST_F(FaultTest, EveryCommittedChangeHasExactlyOneEffect) {
   EXPECT_EQ(static_cast<int64_t>(effects.size()), head) << "effects for sequences that were never committed";
   EXPECT_EQ(OrgQuery("SELECT count(*) FROM outbox WHERE sent_time IS NULL"), 0);
   EXPECT_EQ(PendingEntries(), 0);
+
+  // Reads through the cache right after applying a rename were never older than it.
+  const int64_t checks = ConsumerQuery("SELECT count(*) FROM cache_checks");
+  const int64_t stale = ConsumerQuery("SELECT count(*) FROM cache_checks WHERE read < applied");
+  std::printf("fault test: %lld reads through the cache after an applied rename, %lld older than it\n",
+              static_cast<long long>(checks), static_cast<long long>(stale));
+  EXPECT_GT(checks, 100);
+  EXPECT_EQ(stale, 0);
 }
 
 }  // namespace

@@ -150,7 +150,7 @@ TEST(CacheDependenciesTest, EventsOfUncachedResourcesInvalidateNothing) {
   plan.mutable_after()->set_position("positions/sales-manager");
   EXPECT_THAT(CacheDependencies(Make("opsteam.org.staffing_plan.set", plan)), IsEmpty());
   v1::OrgChartApplied applied;
-  applied.set_first_sequence(3);
+  applied.set_change_events(3);
   EXPECT_THAT(CacheDependencies(Make("opsteam.org.chart.applied", applied)), IsEmpty());
   // Another service's events.
   EXPECT_THAT(CacheDependencies(Make("opsteam.tasks.task.assigned", applied)), IsEmpty());

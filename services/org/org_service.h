@@ -1,8 +1,10 @@
 #pragma once
 
-// gRPC adapter of OrgService: each method hands its request to OrgLogic on the worker pool
-// and finishes with the mapped status. No rules live here.
+// gRPC adapter of OrgService: each method checks the caller against its access policy, hands
+// its request to OrgLogic on the worker pool and finishes with the mapped status. No rules
+// live here.
 
+#include "libs/rpc/authorize.h"
 #include "libs/rpc/worker_pool.h"
 #include "opsteam/org/v1/org_service.grpc.pb.h"
 #include "services/org/org_logic.h"
@@ -11,7 +13,8 @@ namespace opsteam::org {
 
 class OrgGrpcService final : public v1::OrgService::CallbackService {
  public:
-  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool) : logic_(logic), pool_(pool) {}
+  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool, const rpc::Authenticator& auth)
+      : logic_(logic), pool_(pool), auth_(auth) {}
 
 #define OPS_ORG_RPC(Method) \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Method##Request* req, \
@@ -61,6 +64,7 @@ class OrgGrpcService final : public v1::OrgService::CallbackService {
  private:
   OrgLogic& logic_;
   rpc::WorkerPool& pool_;
+  const rpc::Authenticator& auth_;
 };
 
 }  // namespace opsteam::org

@@ -32,6 +32,7 @@ ABSL_FLAG(std::string, as_of, "", "read the organisation as of this day, YYYY-MM
 ABSL_FLAG(int, page_size, 0, "page size of List calls; 0 = the server's default");
 ABSL_FLAG(int, wait_seconds, 0, "health: keep asking until SERVING or this many seconds passed");
 ABSL_FLAG(bool, dry_run, false, "apply: only plan the changes; nothing is written");
+ABSL_FLAG(std::string, token, EnvOr("OPSTEAM_TOKEN", ""), "bearer token sent with every call (env OPSTEAM_TOKEN)");
 
 namespace {
 
@@ -45,7 +46,7 @@ constexpr char kUsage[] =
     "  opsteam [flags] apply [--dry_run] CHART.textproto\n"
     "                                             apply a chart (or only plan it) and list every change\n"
     "  opsteam [flags] export [departments/ID]    the organisation (or a subtree) as a chart, on stdout\n\n"
-    "Flags: --addr (env OPSTEAM_ORG_ADDR), --deadline_ms, --as_of, --page_size, --dry_run; --helpfull for all.";
+    "Flags: --addr (env OPSTEAM_ORG_ADDR), --token (env OPSTEAM_TOKEN), --deadline_ms, --as_of, --page_size, --dry_run; --helpfull for all.";
 
 int Usage(const std::string& problem) {
   std::fprintf(stderr, "opsteam: %s\n\n%s\n", problem.c_str(), kUsage);
@@ -68,7 +69,14 @@ int main(int argc, char** argv) {
   options.deadline = absl::Milliseconds(deadline_ms);
   options.as_of = absl::GetFlag(FLAGS_as_of);
   options.page_size = absl::GetFlag(FLAGS_page_size);
-  opsteam::cli::Client client(options);
+  options.token = absl::GetFlag(FLAGS_token);
+  absl::StatusOr<opsteam::cli::Client> connected = opsteam::cli::Client::Create(options);
+  if (!connected.ok()) {
+    std::fprintf(stderr, "opsteam: %s: %s\n", options.address.c_str(),
+                 std::string(connected.status().message()).c_str());
+    return 2;
+  }
+  opsteam::cli::Client& client = *connected;
 
   const std::string& command = args[0];
   const size_t operands = args.size() - 1;

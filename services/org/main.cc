@@ -89,6 +89,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "org-service: %s\n", std::string(authenticator.status().message()).c_str());
     return 2;
   }
+  opsteam::rpc::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
+  options.allow_plaintext_remote = absl::GetFlag(FLAGS_allow_plaintext_remote);
+  // Checked again by Server::Start; here a mistake stops the start before any database work.
+  if (auto credentials = opsteam::rpc::MakeServerCredentials(options.tls, options.listen_address,
+                                                             options.allow_plaintext_remote);
+      !credentials.ok()) {
+    std::fprintf(stderr, "org-service: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
 
   opsteam::pg::Pool pool({.conninfo = conninfo, .size = absl::GetFlag(FLAGS_pg_pool)});
   if (absl::GetFlag(FLAGS_migrate)) {
@@ -108,13 +122,6 @@ int main(int argc, char** argv) {
   opsteam::org::OrgLogic logic(pool);
   opsteam::org::OrgGrpcService service(logic, workers, **authenticator);
 
-  opsteam::rpc::ServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
-  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
-  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
-  options.tls.require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
-  options.allow_plaintext_remote = absl::GetFlag(FLAGS_allow_plaintext_remote);
   options.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
   options.health_probe = [&pool] { return pool.Ping(); };

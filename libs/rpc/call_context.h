@@ -1,15 +1,21 @@
 #pragma once
 
-// Who is calling, for the duration of one handler body on a worker thread. RunUnary sets it
-// from the call's metadata; the logic reads it (audit trail) without knowing about gRPC.
+// Who is calling, for the duration of one handler body on a worker thread. The call gate
+// (authorize.h, run by RunUnary) sets it from the caller's verified bearer token; the logic
+// reads it (audit trail) without knowing about gRPC.
 
 #include <string>
 
 namespace opsteam::rpc {
 
 struct CallContext {
-  // The caller's identity, e.g. "members/m-zhang-wei" or "service:tasks".
+  // The caller: the token's subject, "members/{member}" or "services/{service}"; "anonymous"
+  // outside calls (work the service does on its own).
   std::string actor = "anonymous";
+  // The member id of a person calling ("m-zhang-wei"); empty for services.
+  std::string member_id;
+  bool administrator = false;
+  bool service = false;
 };
 
 // The context of the call running on this thread (a default one outside calls).
@@ -26,8 +32,5 @@ class ScopedCallContext {
  private:
   CallContext previous_;
 };
-
-// Metadata key naming the caller until bearer tokens carry the identity.
-inline constexpr char kActorMetadata[] = "x-opsteam-actor";
 
 }  // namespace opsteam::rpc

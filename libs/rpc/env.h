@@ -21,4 +21,12 @@ inline int EnvOr(const char* name, int fallback) {
   return v && absl::SimpleAtoi(v, &out) ? out : fallback;
 }
 
+// Bool flags: "1", "true", "yes" (any case) are true; "0", "false", "no" false.
+// Not an EnvOr overload: a string literal fallback would convert to bool and pick it.
+inline bool EnvBool(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  bool out = false;
+  return v && absl::SimpleAtob(v, &out) ? out : fallback;
+}
+
 }  // namespace opsteam::rpc

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "libs/log/log.h"
 
@@ -18,10 +17,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.tls, options.listen_address, options.allow_plaintext_remote);
+  if (!credentials.ok()) return credentials.status();
+
   std::unique_ptr<Server> s(new Server());
   s->options_ = options;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(options.listen_address, *credentials, &s->port_);
   for (auto* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
@@ -39,7 +42,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   s->RefreshHealth();
   s->health_thread_ = std::thread([raw = s.get()] { raw->HealthLoop(); });
-  OPS_LOG(INFO) << "listening on " << options.listen_address << " (port " << s->port_ << ")";
+  const char* security = !options.tls.enabled()          ? "plaintext"
+                         : options.tls.require_client_cert ? "TLS, client certificates required"
+                                                           : "TLS";
+  OPS_LOG(INFO) << "listening on " << options.listen_address << " (port " << s->port_ << ", " << security << ")";
   return s;
 }
 

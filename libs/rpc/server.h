@@ -2,7 +2,8 @@
 
 // Runs a gRPC server the way every opsteam service does: callback services, the standard
 // health service (NOT_SERVING while a dependency probe fails), reflection, keepalive,
-// message size limits, and a graceful stop (NOT_SERVING first, then drain with a deadline).
+// message size limits, TLS or mTLS (plaintext on loopback only, unless allowed), and a
+// graceful stop (NOT_SERVING first, then drain with a deadline).
 
 #include <functional>
 #include <memory>
@@ -16,12 +17,18 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "libs/rpc/tls.h"
 
 namespace opsteam::rpc {
 
 struct ServerOptions {
   // host:port; port 0 picks a free port (see Server::port()).
   std::string listen_address = "127.0.0.1:0";
+  // TLS, and optionally client certificates (mTLS); plaintext when not enabled.
+  ServerTlsOptions tls;
+  // Plaintext on an address that is not loopback, for meshes that terminate TLS in front
+  // of the server. Without it such a Start fails with FAILED_PRECONDITION.
+  bool allow_plaintext_remote = false;
   int max_message_bytes = 4 * 1024 * 1024;
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);

@@ -2,16 +2,21 @@
 
 // The one-line body of a gRPC callback handler whose work blocks (database):
 //
-//   return rpc::RunUnary(ctx, pool_, [=, this] { return logic_.GetThing(*req, resp); });
+//   return rpc::RunUnary(ctx, pool_, auth_, rpc::Access::kAdministrator,
+//                        [this, req, resp] { return logic_.UpdateThing(*req, resp); });
 //
-// The body runs on the worker pool and finishes the reactor from there with the status
-// mapped by ToGrpcStatus. A call cancelled or past its deadline while queued is not run.
+// First the call gate (authorize.h), inline on the gRPC thread: verifying a token is cheap,
+// and a call without the right never takes a place in the worker queue. Then the body runs
+// on the worker pool with the caller as its CallContext and finishes the reactor from there
+// with the status mapped by ToGrpcStatus. A call cancelled or past its deadline while queued
+// is not run.
 
-#include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "libs/rpc/authorize.h"
 #include "libs/rpc/call_context.h"
 #include "libs/rpc/worker_pool.h"
 #include "libs/status/status.h"
@@ -20,14 +25,14 @@ namespace opsteam::rpc {
 
 template <typename Body>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, WorkerPool& pool,
-                                   Body body) {
+                                   const Authenticator& authenticator, Access access, Body body) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallContext call;
-  const auto& metadata = ctx->client_metadata();
-  if (auto it = metadata.find(kActorMetadata); it != metadata.end() && !it->second.empty()) {
-    call.actor.assign(it->second.data(), std::min<size_t>(it->second.size(), 200));
+  absl::StatusOr<CallContext> call = Authorize(ctx, authenticator, access);
+  if (!call.ok()) {
+    reactor->Finish(ToGrpcStatus(call.status()));
+    return reactor;
   }
-  const bool queued = pool.TrySubmit([ctx, reactor, call = std::move(call), body = std::move(body)]() mutable {
+  const bool queued = pool.TrySubmit([ctx, reactor, call = *std::move(call), body = std::move(body)]() mutable {
     ScopedCallContext scoped(std::move(call));
     if (ctx->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));

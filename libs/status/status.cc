@@ -64,6 +64,18 @@ absl::Status Unavailable(absl::string_view reason, absl::string_view description
   return WithErrorInfo(absl::UnavailableError(std::string(description)), reason);
 }
 
+absl::Status Unauthenticated(absl::string_view reason, absl::string_view description,
+                             Metadata metadata) {
+  return WithErrorInfo(absl::UnauthenticatedError(std::string(description)), reason,
+                       std::move(metadata));
+}
+
+absl::Status PermissionDenied(absl::string_view reason, absl::string_view description,
+                              Metadata metadata) {
+  return WithErrorInfo(absl::PermissionDeniedError(std::string(description)), reason,
+                       std::move(metadata));
+}
+
 absl::Status Internal(absl::string_view detail) {
   return WithErrorInfo(absl::InternalError(std::string(detail)), "INTERNAL");
 }

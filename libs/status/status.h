@@ -34,6 +34,12 @@ absl::Status FailedPrecondition(absl::string_view reason, absl::string_view desc
                                 Metadata metadata = {});
 absl::Status Aborted(absl::string_view reason, absl::string_view description, Metadata metadata = {});
 absl::Status Unavailable(absl::string_view reason, absl::string_view description);
+// UNAUTHENTICATED: no credentials, or credentials that do not prove who is calling.
+absl::Status Unauthenticated(absl::string_view reason, absl::string_view description,
+                             Metadata metadata = {});
+// PERMISSION_DENIED: the caller is known but may not do this.
+absl::Status PermissionDenied(absl::string_view reason, absl::string_view description,
+                              Metadata metadata = {});
 // INTERNAL: `detail` is logged where it happened; callers never see it.
 absl::Status Internal(absl::string_view detail);
 

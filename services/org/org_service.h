@@ -1,9 +1,11 @@
 #pragma once
 
-// gRPC adapter of OrgService: each method hands its request to OrgLogic on the worker pool
-// and finishes with the mapped status. No rules live here.
+// gRPC adapter of OrgService: each method checks the caller against its access policy, hands
+// its request to OrgLogic on the worker pool and finishes with the mapped status. No rules
+// live here.
 
 #include "libs/events/outbox_notifier.h"
+#include "libs/rpc/authorize.h"
 #include "libs/rpc/worker_pool.h"
 #include "opsteam/org/v1/org_service.grpc.pb.h"
 #include "services/org/org_logic.h"
@@ -13,8 +15,9 @@ namespace opsteam::org {
 class OrgGrpcService final : public v1::OrgService::CallbackService {
  public:
   // `notifier` follows the outbox for WatchChanges streams; without one they are refused.
-  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool, events::OutboxNotifier* notifier = nullptr)
-      : logic_(logic), pool_(pool), notifier_(notifier) {}
+  OrgGrpcService(OrgLogic& logic, rpc::WorkerPool& pool, const rpc::Authenticator& auth,
+                 events::OutboxNotifier* notifier = nullptr)
+      : logic_(logic), pool_(pool), auth_(auth), notifier_(notifier) {}
 
 #define OPS_ORG_RPC(Method) \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Method##Request* req, \
@@ -66,6 +69,7 @@ class OrgGrpcService final : public v1::OrgService::CallbackService {
  private:
   OrgLogic& logic_;
   rpc::WorkerPool& pool_;
+  const rpc::Authenticator& auth_;
   events::OutboxNotifier* notifier_;
 };
 

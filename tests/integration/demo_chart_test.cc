@@ -88,11 +88,15 @@ class DemoChartTest : public OrgTest {
     return out;
   }
 
+  // The CLI's client, calling as the fixture's administrator.
   cli::Client MakeClient() {
     cli::ClientOptions options;
-    options.address = absl::StrCat("127.0.0.1:", server_->port());
+    options.address = address();
     options.deadline = absl::Seconds(30);
-    return cli::Client(options);
+    options.token = admin_token();
+    absl::StatusOr<cli::Client> client = cli::Client::Create(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return *std::move(client);
   }
 };
 
@@ -275,9 +279,10 @@ TEST_F(DemoChartTest, AClientThatKnowsOnlyTheProtoFilesWalksTheWholeTree) {
   int seats = 0;
   for (const auto& [p, n] : facts.headcount) seats += n;
 
+  // A reader's token (no role) in the environment, as `opsteam` takes it.
   const std::string command =
-      absl::StrCat("/usr/bin/python3 ", OPSTEAM_SOURCE_DIR, "/tests/integration/walk_org.py ",
-                   OPSTEAM_SOURCE_DIR, "/proto 127.0.0.1:", server_->port(), " 2026-06-01 2>&1");
+      absl::StrCat("OPSTEAM_TOKEN=", Token("members/m-zhang-wei"), " /usr/bin/python3 ", OPSTEAM_SOURCE_DIR,
+                   "/tests/integration/walk_org.py ", OPSTEAM_SOURCE_DIR, "/proto ", address(), " 2026-06-01 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;

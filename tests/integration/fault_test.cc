@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -19,9 +20,12 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/auth/jwt.h"
+#include "libs/auth/identity.h"
 #include "libs/events/outbox.h"
 #include "libs/pg/pg.h"
 #include "libs/redis/redis_client.h"
+#include "libs/rpc/channel.h"
 #include "libs/testing/process.h"
 #include "libs/testing/test_env.h"
 #include "opsteam/org/v1/org_service.grpc.pb.h"
@@ -56,6 +60,25 @@ class FaultTest : public ::testing::Test {
     ro.max_backoff = absl::Milliseconds(100);
     redis_ = std::make_unique<redis::Client>(ro);
     for (auto& p : org_ports_) p = PickFreePort();
+    // The replicas check tokens under a secret of this run; the writer is an administrator,
+    // the consumers a service.
+    secret_file_ = absl::StrCat(dir_, "/jwt_secret");
+    const std::string secret = "fault-test-secret-0123456789-abcdefghijklmnop";
+    std::ofstream(secret_file_) << secret;
+    auto signer = auth::JwtSigner::Hs256(secret);
+    ASSERT_TRUE(signer.ok());
+    auto mint = [&](const std::string& subject, const std::string& role) {
+      auth::TokenClaims claims;
+      claims.subject = subject;
+      claims.roles = {role};
+      claims.issued_at = absl::Now();
+      claims.expires = claims.issued_at + absl::Hours(2);
+      auto t = signer->Sign(claims);
+      EXPECT_TRUE(t.ok());
+      return t.ok() ? *t : std::string();
+    };
+    writer_token_ = mint("members/m-fault-writer", auth::kRoleAdministrator);
+    consumer_token_ = mint("services/fault-consumer", auth::kRoleService);
   }
 
   void TearDown() override {
@@ -81,7 +104,7 @@ class FaultTest : public ::testing::Test {
     auto p = Process::Start(
         {.argv = {absl::StrCat(OPSTEAM_BINARY_DIR, "/services/org/org-service"), "--listen", OrgAddress(i), "--pg",
                   org_db_, "--redis", absl::StrCat("127.0.0.1:", TestEnv::Get().redis().port()),
-                  "--drain_seconds", "1", "--migrate=false"},
+                  "--drain_seconds", "1", "--migrate=false", "--jwt_hs256_secret_file", secret_file_},
          .run_as_user = std::nullopt,
          .log_file = absl::StrCat(dir_, "/org-", i, ".log")});
     ASSERT_TRUE(p.ok()) << p.status();
@@ -89,7 +112,7 @@ class FaultTest : public ::testing::Test {
     auto stub = v1::OrgService::NewStub(grpc::CreateChannel(OrgAddress(i), grpc::InsecureChannelCredentials()));
     for (int attempt = 0; attempt < 300; ++attempt) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      rpc::PrepareClientContext(&ctx, absl::Milliseconds(500), writer_token_);
       v1::ListDepartmentsRequest req;
       v1::ListDepartmentsResponse resp;
       if (stub->ListDepartments(&ctx, req, &resp).ok()) return;
@@ -103,7 +126,7 @@ class FaultTest : public ::testing::Test {
     auto p = Process::Start({.argv = {absl::StrCat(OPSTEAM_BINARY_DIR, "/tests/integration/fault_consumer"), "--pg",
                                       consumer_db_, "--redis",
                                       absl::StrCat("127.0.0.1:", TestEnv::Get().redis().port()), "--org",
-                                      OrgAddress(1), "--group", kGroup, "--name", name, "--reclaim_idle_ms",
+                                      OrgAddress(1), "--token", consumer_token_, "--group", kGroup, "--name", name, "--reclaim_idle_ms",
                                       "1500", "--apply_delay_ms", absl::StrCat(apply_delay_ms)},
                              .run_as_user = std::nullopt,
                              .log_file = absl::StrCat(dir_, "/consumer-", name, ".log")});
@@ -120,7 +143,7 @@ class FaultTest : public ::testing::Test {
       auto stub = v1::OrgService::NewStub(grpc::CreateChannel(OrgAddress(1), grpc::InsecureChannelCredentials()));
       auto call = [&](auto method, const auto& req, auto* resp) {
         grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        rpc::PrepareClientContext(&ctx, absl::Seconds(5), writer_token_);
         grpc::Status s = ((*stub).*method)(&ctx, req, resp);
         (s.ok() ? ok_writes_ : failed_writes_)++;
         if (!s.ok()) absl::SleepFor(absl::Milliseconds(20));
@@ -230,6 +253,9 @@ class FaultTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string secret_file_;
+  std::string writer_token_;
+  std::string consumer_token_;
   std::string org_db_;
   std::string consumer_db_;
   std::unique_ptr<pg::Pool> org_pool_;

@@ -2,11 +2,11 @@
 """A client that knows only the .proto files walks the whole organisation.
 
 It compiles proto/ into a descriptor set with protoc, builds message classes from it at run
-time (no generated code), and calls OrgService over plain gRPC: every department through
-ListDepartments (children, all pages) and every position through ListPositions and
-GetPosition. Prints one JSON line with what it saw.
+time (no generated code), and calls OrgService over plain gRPC with the bearer token of
+$OPSTEAM_TOKEN: every department through ListDepartments (children, all pages) and every
+position through ListPositions and GetPosition. Prints one JSON line with what it saw.
 
-usage: walk_org.py <proto dir> <host:port> <as_of>
+usage: OPSTEAM_TOKEN=<jwt> walk_org.py <proto dir> <host:port> <as_of>
 """
 
 import json
@@ -41,6 +41,10 @@ def load_messages(proto_dir):
 
 def main():
     proto_dir, address, as_of = sys.argv[1:4]
+    token = os.environ.get("OPSTEAM_TOKEN", "")
+    if not token:
+        sys.exit("walk_org.py: OPSTEAM_TOKEN must hold a bearer token")
+    metadata = [("authorization", f"Bearer {token}")]
     methods = load_messages(proto_dir)
     channel = grpc.insecure_channel(address)
 
@@ -49,7 +53,7 @@ def main():
         stub = channel.unary_unary(f"/opsteam.org.v1.OrgService/{method}",
                                    request_serializer=req_cls.SerializeToString,
                                    response_deserializer=resp_cls.FromString)
-        return stub(req_cls(**fields), timeout=10)
+        return stub(req_cls(**fields), timeout=10, metadata=metadata)
 
     def pages(method, items, **fields):
         token = ""

@@ -2,10 +2,12 @@
 // the health service's Check measured in the same run (the baseline: same server, same
 // channel, no database). Prints QPS, p50 and p99 per level and the ratios to the baseline.
 //
-//   build/tools/bench/authority_bench [--addr host:port] [--levels 1,4,16] [--seconds 2]
+//   build/tools/bench/authority_bench [--addr host:port --token T] [--levels 1,4,16] [--seconds 2]
 //
 // Without --addr it starts its own PostgreSQL and org service on loopback and loads
-// deploy/demo/kuaishou.textproto; with --addr it measures a running service holding that chart.
+// deploy/demo/kuaishou.textproto; with --addr it measures a running service holding that chart,
+// calling with --token (env OPSTEAM_TOKEN). Every org call carries a bearer token the server
+// verifies, as in production; health Check, the baseline, needs none.
 
 #include <cstdio>
 #include <string>
@@ -16,11 +18,14 @@
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "libs/rpc/env.h"
 #include "tools/bench/bench_util.h"
 #include "tools/opsteam/chart_loader.h"
 #include "tools/opsteam/client.h"
 
 ABSL_FLAG(std::string, addr, "", "org service to measure; empty = start a private one");
+ABSL_FLAG(std::string, token, opsteam::rpc::EnvOr("OPSTEAM_TOKEN", ""),
+          "bearer token for --addr (env OPSTEAM_TOKEN); the private service makes its own");
 ABSL_FLAG(std::string, chart, "deploy/demo/kuaishou.textproto", "chart to load and draw members from");
 ABSL_FLAG(std::string, levels, "1,2,4,8,16,32", "client concurrency levels");
 ABSL_FLAG(double, seconds, 2.0, "duration of each measurement");
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   std::unique_ptr<opsteam::bench::OrgUnderTest> own;
   std::string address = absl::GetFlag(FLAGS_addr);
+  std::string token = absl::GetFlag(FLAGS_token);
   auto chart = opsteam::cli::ReadChart(absl::GetFlag(FLAGS_chart));
   if (!chart.ok()) {
     std::fprintf(stderr, "authority_bench: %s\n", std::string(chart.status().message()).c_str());
@@ -65,12 +71,18 @@ int main(int argc, char** argv) {
     }
     own = std::move(*started);
     address = own->address();
+    token = own->token();
     opsteam::cli::ClientOptions options;
     options.address = address;
     options.deadline = absl::Seconds(120);
-    opsteam::cli::Client client(options);
+    options.token = token;
+    auto loader = opsteam::cli::Client::Create(options);
+    if (!loader.ok()) {
+      std::fprintf(stderr, "authority_bench: %s\n", std::string(loader.status().message()).c_str());
+      return 1;
+    }
     opsteam::cli::LoadSummary summary;
-    if (auto s = opsteam::cli::LoadChart(client, *chart, &summary); !s.ok()) {
+    if (auto s = opsteam::cli::LoadChart(*loader, *chart, &summary); !s.ok()) {
       std::fprintf(stderr, "authority_bench: loading the chart: %s\n", std::string(s.message()).c_str());
       return 1;
     }
@@ -81,7 +93,13 @@ int main(int argc, char** argv) {
 
   opsteam::cli::ClientOptions options;
   options.address = address;
-  opsteam::cli::Client client(options);
+  options.token = token;
+  auto connected = opsteam::cli::Client::Create(options);
+  if (!connected.ok()) {
+    std::fprintf(stderr, "authority_bench: %s\n", std::string(connected.status().message()).c_str());
+    return 1;
+  }
+  opsteam::cli::Client& client = *connected;
   const auto duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const std::string as_of = absl::GetFlag(FLAGS_as_of);
   const v1::AuthorityType types[] = {v1::AUTHORITY_TYPE_ASSIGN_WORK, v1::AUTHORITY_TYPE_SUPERVISE,

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -49,8 +50,37 @@ LoadResult RunLoad(int threads, absl::Duration duration, int64_t max_calls_per_t
   return r;
 }
 
+absl::StatusOr<BenchAuth> BenchAuth::Make() {
+  BenchAuth out;
+  absl::BitGen random;
+  std::string secret;
+  for (int i = 0; i < 48; ++i) secret.push_back(static_cast<char>(absl::Uniform<int>(random, 0, 256)));
+  auto key = auth::VerificationKey::Hs256(secret);
+  if (!key.ok()) return key.status();
+  auto verifier = auth::JwtVerifier::Create(auth::VerifierOptions(), {*std::move(key)});
+  if (!verifier.ok()) return verifier.status();
+  out.authenticator = std::make_unique<auth::JwtAuthenticator>(*std::move(verifier));
+  auto signer = auth::JwtSigner::Hs256(secret);
+  if (!signer.ok()) return signer.status();
+  auth::TokenClaims claims;
+  claims.subject = "members/m-bench";
+  claims.roles = {auth::kRoleAdministrator};
+  claims.issued_at = absl::Now();
+  claims.expires = claims.issued_at + absl::Hours(24);
+  auto token = signer->Sign(claims);
+  if (!token.ok()) return token.status();
+  out.token = *std::move(token);
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<OrgUnderTest>> OrgUnderTest::Start(int workers, int pg_pool) {
   auto o = std::make_unique<OrgUnderTest>();
+  {
+    auto made = BenchAuth::Make();
+    if (!made.ok()) return made.status();
+    o->auth_ = std::move(made->authenticator);
+    o->token_ = std::move(made->token);
+  }
   auto pg = testing::PgServer::Start();
   if (!pg.ok()) return pg.status();
   o->pg_ = std::move(*pg);
@@ -68,7 +98,7 @@ absl::StatusOr<std::unique_ptr<OrgUnderTest>> OrgUnderTest::Start(int workers, i
   o->pool_ = std::make_unique<pg::Pool>(pg::PoolOptions{.conninfo = conninfo, .size = pg_pool});
   o->logic_ = std::make_unique<org::OrgLogic>(*o->pool_);
   o->workers_ = std::make_unique<rpc::WorkerPool>(workers, 10000);
-  o->service_ = std::make_unique<org::OrgGrpcService>(*o->logic_, *o->workers_);
+  o->service_ = std::make_unique<org::OrgGrpcService>(*o->logic_, *o->workers_, *o->auth_);
   rpc::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.max_message_bytes = 256 << 20;

@@ -153,9 +153,11 @@ int main(int argc, char** argv) {
     opsteam::cli::ClientOptions options;
     options.address = address;
     options.deadline = absl::Seconds(120);
-    opsteam::cli::Client loader(options);
+    options.token = (*org)->token();
+    auto loader = opsteam::cli::Client::Create(options);
+    if (!loader.ok()) return Fail("connecting", loader.status());
     opsteam::cli::LoadSummary summary;
-    if (auto s = opsteam::cli::LoadChart(loader, *chart, &summary); !s.ok()) return Fail("loading the chart", s);
+    if (auto s = opsteam::cli::LoadChart(*loader, *chart, &summary); !s.ok()) return Fail("loading the chart", s);
   }
 
   // The working set: distinct checks, each with the server's own answer.
@@ -166,7 +168,10 @@ int main(int argc, char** argv) {
                                      v1::AUTHORITY_TYPE_ASSESS, v1::AUTHORITY_TYPE_EXECUTE};
   opsteam::cli::ClientOptions options;
   options.address = address;
-  opsteam::cli::Client plain(options);
+  options.token = (*org)->token();
+  auto connected = opsteam::cli::Client::Create(options);
+  if (!connected.ok()) return Fail("connecting", connected.status());
+  opsteam::cli::Client& plain = *connected;
   const size_t working_set = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_working_set)));
   std::vector<v1::CheckAuthorityRequest> requests;
   std::vector<std::string> expected;
@@ -192,6 +197,7 @@ int main(int argc, char** argv) {
   Timeline timeline;
   auto make_client = [&](bool local) {
     opsteam::orgclient::Options o;
+    o.token_provider = [token = (*org)->token()] { return token; };
     o.cache.redis = opsteam::orgclient::CacheRedisOptions("127.0.0.1", (*redis)->port());
     if (!local) o.cache.local_capacity = 0;
     if (!local) o.cache.on_read = [&](absl::string_view key, Source s) { timeline.Record(key, s); };

@@ -27,6 +27,7 @@
 #include "libs/events/watch_replay.h"
 #include "libs/pg/migrations.h"
 #include "libs/redis/redis_client.h"
+#include "libs/rpc/channel.h"
 #include "libs/testing/pg_server.h"
 #include "libs/testing/process.h"
 #include "libs/testing/redis_server.h"
@@ -128,7 +129,10 @@ int main(int argc, char** argv) {
   ro.redis.port = (*redis)->port();
   opsteam::events::Relay relay(ro, &notifier);
   relay.Start();
-  opsteam::org::OrgGrpcService service(logic, workers, &notifier);
+  auto bench_auth = opsteam::bench::BenchAuth::Make();
+  if (!bench_auth.ok()) Die(bench_auth.status(), "tokens");
+  const std::string token = bench_auth->token;
+  opsteam::org::OrgGrpcService service(logic, workers, *bench_auth->authenticator, &notifier);
   opsteam::rpc::ServerOptions so;
   so.listen_address = "127.0.0.1:0";
   auto server = opsteam::rpc::Server::Start(so, {&service});
@@ -139,7 +143,7 @@ int main(int argc, char** argv) {
 
   // The consumer: records commit -> applied for every event.
   opsteam::pg::Pool consumer_pool({.conninfo = consumer_db, .size = 4});
-  opsteam::events::WatchChangesReplay replay(channel, [] { return std::string(); });
+  opsteam::events::WatchChangesReplay replay(channel, [&token] { return token; });
   absl::Mutex mu;
   std::vector<absl::Duration> e2e;
   opsteam::events::ConsumerOptions co;
@@ -158,7 +162,7 @@ int main(int argc, char** argv) {
 
   auto call = [&](auto method, const auto& req, auto* resp) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    opsteam::rpc::PrepareClientContext(&ctx, absl::Seconds(10), token);
     return ((*stub).*method)(&ctx, req, resp).ok();
   };
   {

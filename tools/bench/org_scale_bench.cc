@@ -196,7 +196,13 @@ int main(int argc, char** argv) {
   opsteam::cli::ClientOptions options;
   options.address = (*org)->address();
   options.deadline = absl::Minutes(30);
-  opsteam::cli::Client client(options);
+  options.token = (*org)->token();
+  auto connected = opsteam::cli::Client::Create(options);
+  if (!connected.ok()) {
+    std::fprintf(stderr, "org_scale_bench: %s\n", std::string(connected.status().message()).c_str());
+    return 1;
+  }
+  opsteam::cli::Client& client = *connected;
   const int64_t rss_empty = opsteam::bench::OrgUnderTest::RssKib();
 
   // Baseline: a small organisation of the same shape (100 departments).

@@ -1,20 +1,22 @@
 #pragma once
 
-// What every `opsteam` command shares: one channel to the org service, its stubs, and the
-// rule that no call goes out without a deadline.
+// What every `opsteam` command shares: one channel to the org service (TLS or, on loopback,
+// plaintext), its stubs, and the rules that no call goes out without a deadline and every
+// call carries the caller's bearer token.
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "libs/rpc/channel.h"
 #include "libs/status/status.h"
 #include "opsteam/org/v1/org_service.grpc.pb.h"
 
@@ -31,11 +33,16 @@ struct ClientOptions {
   int page_size = 0;
   // Largest message sent or received (charts and their plans can be large).
   int max_message_bytes = 256 << 20;
+  // Bearer token sent with every call (health needs none); empty = none.
+  std::string token;
+  // TLS to the server; plaintext (loopback only, unless allowed) when not set.
+  rpc::ClientTlsOptions tls;
 };
 
 class Client {
  public:
-  explicit Client(ClientOptions options);
+  // Fails when the channel cannot be made (TLS files, plaintext to a remote address).
+  static absl::StatusOr<Client> Create(ClientOptions options);
 
   const ClientOptions& options() const { return options_; }
   org::v1::OrgService::Stub& org() { return *org_; }
@@ -46,12 +53,13 @@ class Client {
   template <typename Call>
   absl::Status Run(Call&& call, absl::Duration deadline = absl::InfiniteDuration()) {
     grpc::ClientContext ctx;
-    const absl::Duration d = std::min(deadline, options_.deadline);
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+    rpc::PrepareClientContext(&ctx, std::min(deadline, options_.deadline), options_.token);
     return FromGrpcStatus(std::forward<Call>(call)(&ctx));
   }
 
  private:
+  explicit Client(ClientOptions options) : options_(std::move(options)) {}
+
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<org::v1::OrgService::Stub> org_;

@@ -123,17 +123,22 @@ int Health(Client& client, absl::Duration wait, std::ostream& out) {
   HealthCheckRequest req;  // service "" = the server as a whole
   while (true) {
     HealthCheckResponse resp;
-    // Without wait_for_ready a call to a server that is not up yet fails at once with the
-    // connection error, which is what to report when waiting runs out.
     const absl::Duration left = give_up - absl::Now();
+    const bool waiting = left > absl::ZeroDuration();
+    // A waiting call is what drives the channel's connection attempts (a TLS handshake takes
+    // several round trips), so while time is left each try waits for the connection, up to a
+    // second. The last try fails at once with the connection error, which is what to report.
     absl::Status s = client.Run(
-        [&](grpc::ClientContext* ctx) { return client.health().Check(ctx, req, &resp); },
-        left > absl::ZeroDuration() ? std::max(left, absl::Milliseconds(200)) : absl::InfiniteDuration());
+        [&](grpc::ClientContext* ctx) {
+          ctx->set_wait_for_ready(waiting);
+          return client.health().Check(ctx, req, &resp);
+        },
+        waiting ? std::clamp(left, absl::Milliseconds(200), absl::Seconds(1)) : absl::InfiniteDuration());
     if (s.ok() && resp.status() == HealthCheckResponse::SERVING) {
       out << "SERVING\n";
       return 0;
     }
-    if (absl::Now() >= give_up) {
+    if (!waiting) {
       if (s.ok()) {
         out << HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
       } else {
@@ -141,8 +146,11 @@ int Health(Client& client, absl::Duration wait, std::ostream& out) {
       }
       return 1;
     }
-    absl::SleepFor(std::min(backoff, give_up - absl::Now()));
-    backoff = std::min(backoff * 2, absl::Seconds(1));
+    // Not connected yet: the try itself waited. Connected but not serving: ask again soon.
+    if (s.code() != absl::StatusCode::kDeadlineExceeded) {
+      absl::SleepFor(std::min(backoff, give_up - absl::Now()));
+      backoff = std::min(backoff * 2, absl::Seconds(1));
+    }
   }
 }
 

@@ -55,6 +55,6 @@ class OutboxReplay : public ReplaySource {
 absl::Status RecordEffect(pg::Tx& tx, const v1::Event& event);
 
 // Polls `done` up to `rounds` times, running `step` between polls; false if it never held.
-bool Eventually(const std::function<bool()>& done, const std::function<void()>& step, int rounds = 400);
+bool Eventually(const std::function<bool()>& done, const std::function<void()>& step, int rounds = 2000);
 
 }  // namespace opsteam::events::testing

@@ -136,6 +136,7 @@ class OrgClientTest : public org::testing::OrgTest {
 
   Options ClientOptions(const ClientConfig& config) {
     Options o;
+    o.token_provider = [this] { return admin_token(); };
     o.cache.redis_connections = 2;
     if (config.layers == kBoth || config.layers == kRedisOnly) {
       o.cache.redis = CacheRedisOptions("127.0.0.1", TestEnv::Get().redis().port());
@@ -680,14 +681,14 @@ TEST_F(OrgClientTest, UnavailableIsRetriedAcrossAServerRestart) {
     const int n = ++attempts;
     if (n == restart_at) {
       // The second attempt of the call below: bring the service back on its port.
-      service_ = std::make_unique<org::OrgGrpcService>(*logic_, *workers_);
+      service_ = std::make_unique<org::OrgGrpcService>(*logic_, *workers_, *auth_, notifier_.get());
       rpc::ServerOptions options;
       options.listen_address = absl::StrCat("127.0.0.1:", port);
       auto server = rpc::Server::Start(options, {service_.get()});
       EXPECT_TRUE(server.ok()) << server.status();
       if (server.ok()) server_ = std::move(*server);
     }
-    return std::string();
+    return admin_token();
   };
   auto created = OrgClient::Create(channel, o);
   ASSERT_TRUE(created.ok()) << created.status();

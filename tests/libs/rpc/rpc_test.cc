@@ -21,6 +21,11 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
+#include "libs/auth/jwt.h"
+#include "libs/auth/jwt_authenticator.h"
+#include "libs/rpc/authorize.h"
+#include "libs/rpc/call_context.h"
+#include "libs/rpc/channel.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/unary.h"
 #include "libs/rpc/worker_pool.h"
@@ -33,6 +38,8 @@ namespace {
 using ::opsteam::org::v1::GetMemberRequest;
 using ::opsteam::org::v1::GetMemberResponse;
 using ::opsteam::org::v1::OrgService;
+using ::opsteam::org::v1::WatchChangesRequest;
+using ::opsteam::org::v1::WatchChangesResponse;
 
 // Upper bound for waits on events that normally happen at once; only reached on failure.
 constexpr absl::Duration kPatience = absl::Seconds(30);
@@ -75,13 +82,57 @@ TEST(WorkerPoolTest, TrySubmitRefusesWhenTheQueueIsFull) {
   EXPECT_EQ(ran.load(), 2);
 }
 
+// ---- Tokens -------------------------------------------------------------------------------
+
+// HS256 tokens under one secret made per test program.
+class Tokens {
+ public:
+  Tokens() {
+    const std::string secret(48, 'k');
+    auto signer = auth::JwtSigner::Hs256(secret);
+    auto key = auth::VerificationKey::Hs256(secret);
+    EXPECT_TRUE(signer.ok() && key.ok());
+    signer_ = std::make_unique<auth::JwtSigner>(*std::move(signer));
+    auto verifier = auth::JwtVerifier::Create(auth::VerifierOptions(), {*std::move(key)});
+    EXPECT_TRUE(verifier.ok()) << verifier.status();
+    authenticator_ = std::make_unique<auth::JwtAuthenticator>(*std::move(verifier));
+  }
+
+  const Authenticator& authenticator() const { return *authenticator_; }
+
+  std::string Token(const std::string& subject, std::vector<std::string> roles = {},
+                    absl::Duration ttl = absl::Hours(1)) const {
+    auth::TokenClaims claims;
+    claims.subject = subject;
+    claims.roles = std::move(roles);
+    claims.issued_at = absl::Now() - absl::Hours(2);
+    claims.expires = absl::Now() + ttl;
+    auto token = signer_->Sign(claims);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
+  }
+  std::string Admin() const { return Token("members/m-admin", {"administrator"}); }
+
+ private:
+  std::unique_ptr<auth::JwtSigner> signer_;
+  std::unique_ptr<auth::JwtAuthenticator> authenticator_;
+};
+
+const Tokens& TestTokens() {
+  static const Tokens* tokens = new Tokens();
+  return *tokens;
+}
+
 // ---- A test service ---------------------------------------------------------------------
 
 using Handler = std::function<absl::Status(const GetMemberRequest&, GetMemberResponse*)>;
 
+// GetMember runs `handler` through RunUnary with `access`; WatchChanges only passes the
+// gate (administrator or service) and then ends the stream with one message.
 class TestOrgService : public OrgService::CallbackService {
  public:
-  TestOrgService(WorkerPool& pool, Handler handler) : pool_(pool), handler_(std::move(handler)) {}
+  TestOrgService(WorkerPool& pool, Handler handler, Access access = Access::kAuthenticated)
+      : pool_(pool), handler_(std::move(handler)), access_(access) {}
 
   grpc::ServerUnaryReactor* GetMember(grpc::CallbackServerContext* ctx,
                                       const GetMemberRequest* request,
@@ -90,11 +141,18 @@ class TestOrgService : public OrgService::CallbackService {
       absl::MutexLock lock(&mu_);
       contexts_.push_back(ctx);
     }
-    grpc::ServerUnaryReactor* reactor =
-        RunUnary(ctx, pool_, [this, request, response] { return handler_(*request, response); });
+    grpc::ServerUnaryReactor* reactor = RunUnary(ctx, pool_, TestTokens().authenticator(), access_,
+                                                 [this, request, response] { return handler_(*request, response); });
     absl::MutexLock lock(&mu_);
     ++dispatched_;
     return reactor;
+  }
+
+  grpc::ServerWriteReactor<WatchChangesResponse>* WatchChanges(grpc::CallbackServerContext* ctx,
+                                                               const WatchChangesRequest* /*request*/) override {
+    absl::StatusOr<CallContext> call = Authorize(ctx, TestTokens().authenticator(), Access::kAdministratorOrService);
+    if (!call.ok()) return FinishedWriter<WatchChangesResponse>(call.status());
+    return new OneMessage(call->actor);
   }
 
   // Waits until `n` calls have been handed to RunUnary.
@@ -111,8 +169,22 @@ class TestOrgService : public OrgService::CallbackService {
   }
 
  private:
+  // Sends one message whose head_sequence is the length of the caller's name, then OK.
+  class OneMessage : public grpc::ServerWriteReactor<WatchChangesResponse> {
+   public:
+    explicit OneMessage(const std::string& actor) {
+      response_.set_head_sequence(static_cast<int64_t>(actor.size()));
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    WatchChangesResponse response_;
+  };
+
   WorkerPool& pool_;
   Handler handler_;
+  const Access access_;
   absl::Mutex mu_;
   int dispatched_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<grpc::CallbackServerContext*> contexts_ ABSL_GUARDED_BY(mu_);
@@ -130,10 +202,7 @@ class PendingCall {
   PendingCall(OrgService::Stub& stub, const std::string& name,
               std::optional<absl::Duration> timeout = std::nullopt) {
     request_.set_name(name);
-    if (timeout) {
-      ctx_.set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(absl::ToInt64Milliseconds(*timeout)));
-    }
+    PrepareClientContext(&ctx_, timeout.value_or(absl::Minutes(5)), TestTokens().Admin());
     stub.async()->GetMember(&ctx_, &request_, &response_, [this](grpc::Status status) {
       status_ = std::move(status);
       done_.Notify();
@@ -254,9 +323,10 @@ class ServerTest : public ::testing::Test {
   }
 
   // The pool outlives the server: TearDown stops the server before destroying it.
-  void StartServer(int threads, size_t max_queued, Handler handler, ServerOptions options = {}) {
+  void StartServer(int threads, size_t max_queued, Handler handler, ServerOptions options = {},
+                   Access access = Access::kAuthenticated) {
     pool_ = std::make_unique<WorkerPool>(threads, max_queued);
-    service_ = std::make_unique<TestOrgService>(*pool_, std::move(handler));
+    service_ = std::make_unique<TestOrgService>(*pool_, std::move(handler), access);
     options.listen_address = "127.0.0.1:0";
     if (!options.health_probe) {
       options.health_probe = [this]() -> absl::Status {
@@ -269,8 +339,9 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     ASSERT_GT(server_->port(), 0);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    auto channel = MakeChannel(absl::StrCat("127.0.0.1:", server_->port()), ClientTlsOptions());
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    channel_ = *std::move(channel);
     stub_ = OrgService::NewStub(channel_);
     generic_ = std::make_unique<grpc::GenericStub>(channel_);
   }
@@ -298,6 +369,7 @@ class ServerTest : public ::testing::Test {
     return ran_;
   }
 
+  // Without a token: health stays open to probes.
   Health Check() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -315,9 +387,11 @@ class ServerTest : public ::testing::Test {
     return DecodeHealth(response);
   }
 
-  grpc::Status Call(const std::string& name, GetMemberResponse* response) {
+  // GetMember as the caller of `token` ("" = none).
+  grpc::Status Call(const std::string& name, GetMemberResponse* response,
+                    const std::string& token = TestTokens().Admin()) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    PrepareClientContext(&ctx, absl::Seconds(30), token);
     GetMemberRequest request;
     request.set_name(name);
     return stub_->GetMember(&ctx, request, response);
@@ -400,6 +474,137 @@ TEST_F(ServerTest, ErrorsArriveWithCodeAndDetails) {
   EXPECT_FALSE(absl::StrContains(internal.error_message(), "secret"));
   EXPECT_FALSE(absl::StrContains(internal.error_details(), "secret"));
   EXPECT_EQ(ErrorInfoOf(internal).reason(), "INTERNAL");
+}
+
+// ---- The call gate ------------------------------------------------------------------------
+
+// The ErrorInfo reason and message of a failed call, for one-line expectations.
+std::string Refusal(const grpc::Status& status) {
+  return absl::StrCat(status.error_code(), " ", ErrorInfoOf(status).reason(), ": ", status.error_message());
+}
+
+TEST_F(ServerTest, CallsWithoutAValidTokenAreRefusedBeforeTheyQueue) {
+  StartServer(1, 1, BlockingHandler());
+  // The only worker is busy and the queue is full: a call that passed the gate would be
+  // told SERVER_BUSY.
+  PendingCall first(*stub_, "members/first");
+  ASSERT_TRUE(entered_.WaitForNotificationWithTimeout(kPatience));
+  PendingCall second(*stub_, "members/second");
+  ASSERT_TRUE(service_->WaitDispatched(2));
+
+  GetMemberResponse response;
+  grpc::Status missing = Call("members/x", &response, "");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Refusal(missing);
+  EXPECT_EQ(ErrorInfoOf(missing).reason(), "TOKEN_MISSING");
+  EXPECT_TRUE(absl::StrContains(missing.error_message(), "authorization: Bearer <token>")) << Refusal(missing);
+
+  grpc::Status garbage = Call("members/x", &response, "not-a-jwt");
+  EXPECT_EQ(garbage.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Refusal(garbage);
+  EXPECT_EQ(ErrorInfoOf(garbage).reason(), "TOKEN_INVALID");
+  EXPECT_FALSE(absl::StrContains(garbage.error_message(), "not-a-jwt"));
+
+  const std::string expired_token = TestTokens().Token("members/m-li", {}, -absl::Minutes(10));
+  grpc::Status expired = Call("members/x", &response, expired_token);
+  EXPECT_EQ(expired.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Refusal(expired);
+  EXPECT_EQ(ErrorInfoOf(expired).reason(), "TOKEN_EXPIRED");
+  EXPECT_TRUE(absl::StrContains(expired.error_message(), "token expired at ")) << Refusal(expired);
+  EXPECT_FALSE(absl::StrContains(expired.error_message(), expired_token));
+
+  auto call_with = [&](const std::vector<std::string>& values) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    for (const auto& v : values) ctx.AddMetadata("authorization", v);
+    GetMemberRequest request;
+    request.set_name("members/x");
+    return stub_->GetMember(&ctx, request, &response);
+  };
+  grpc::Status basic = call_with({"Basic dXNlcjpwYXNz"});
+  EXPECT_EQ(ErrorInfoOf(basic).reason(), "TOKEN_INVALID");
+  EXPECT_TRUE(absl::StrContains(basic.error_message(), "not a bearer token")) << Refusal(basic);
+  grpc::Status twice = call_with({"Bearer " + TestTokens().Admin(), "Bearer " + TestTokens().Admin()});
+  EXPECT_EQ(ErrorInfoOf(twice).reason(), "TOKEN_INVALID");
+  EXPECT_TRUE(absl::StrContains(twice.error_message(), "more than one")) << Refusal(twice);
+  // The scheme is case-insensitive: this one passes the gate and meets the full queue.
+  grpc::Status lower = call_with({"bearer " + TestTokens().Admin()});
+  EXPECT_EQ(lower.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Refusal(lower);
+
+  Release();
+  ASSERT_TRUE(first.Wait());
+  ASSERT_TRUE(second.Wait());
+  EXPECT_EQ(ran(), (std::vector<std::string>{"members/first", "members/second"}));
+}
+
+TEST_F(ServerTest, TheAccessPolicyIsCheckedBeforeTheBodyRuns) {
+  std::atomic<int> runs{0};
+  StartServer(
+      2, 16,
+      [&runs](const GetMemberRequest& request, GetMemberResponse*) {
+        runs.fetch_add(1);
+        return NotFound(request.name());
+      },
+      {}, Access::kAdministrator);
+  GetMemberResponse response;
+  grpc::Status member = Call("members/gone", &response, TestTokens().Token("members/m-li"));
+  EXPECT_EQ(member.error_code(), grpc::StatusCode::PERMISSION_DENIED) << Refusal(member);
+  google::rpc::ErrorInfo info = ErrorInfoOf(member);
+  EXPECT_EQ(info.reason(), "PERMISSION_DENIED");
+  EXPECT_EQ(info.metadata().at("required_role"), "administrator");
+  EXPECT_EQ(member.error_message(), "members/m-li may not make this call: it needs the administrator role");
+  grpc::Status service = Call("members/gone", &response, TestTokens().Token("services/tasks", {"service"}));
+  EXPECT_EQ(service.error_code(), grpc::StatusCode::PERMISSION_DENIED) << Refusal(service);
+  EXPECT_EQ(runs.load(), 0);
+  // The administrator gets past the gate, to the body's NOT_FOUND.
+  grpc::Status admin = Call("members/gone", &response);
+  EXPECT_EQ(admin.error_code(), grpc::StatusCode::NOT_FOUND) << admin.error_message();
+  EXPECT_EQ(runs.load(), 1);
+}
+
+TEST_F(ServerTest, TheBodyRunsAsTheCaller) {
+  StartServer(2, 16, [](const GetMemberRequest&, GetMemberResponse* response) {
+    const CallContext& call = CurrentCall();
+    response->mutable_member()->set_name(call.actor);
+    response->mutable_member()->set_display_name(absl::StrCat(call.member_id, "|", call.administrator, "|", call.service));
+    return absl::OkStatus();
+  });
+  GetMemberResponse response;
+  ASSERT_TRUE(Call("members/x", &response, TestTokens().Token("members/m-zhang-wei", {"administrator"})).ok());
+  EXPECT_EQ(response.member().name(), "members/m-zhang-wei");
+  EXPECT_EQ(response.member().display_name(), "m-zhang-wei|1|0");
+  ASSERT_TRUE(Call("members/x", &response, TestTokens().Token("services/tasks", {"service"})).ok());
+  EXPECT_EQ(response.member().name(), "services/tasks");
+  EXPECT_EQ(response.member().display_name(), "|0|1");
+  EXPECT_EQ(CurrentCall().actor, "anonymous");  // outside calls
+}
+
+TEST_F(ServerTest, StreamingHandlersPassTheSameGate) {
+  StartServer(1, 16, ReturnMember);
+  auto watch = [&](const std::string& token, int* messages, int64_t* head) {
+    grpc::ClientContext ctx;
+    PrepareClientContext(&ctx, absl::Seconds(30), token);
+    WatchChangesRequest request;
+    auto reader = stub_->WatchChanges(&ctx, request);
+    WatchChangesResponse response;
+    *messages = 0;
+    while (reader->Read(&response)) {
+      ++*messages;
+      *head = response.head_sequence();
+    }
+    return reader->Finish();
+  };
+  int messages = 0;
+  int64_t head = 0;
+  grpc::Status none = watch("", &messages, &head);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAUTHENTICATED) << none.error_message();
+  EXPECT_EQ(ErrorInfoOf(none).reason(), "TOKEN_MISSING");
+  EXPECT_EQ(messages, 0);
+  grpc::Status member = watch(TestTokens().Token("members/m-li"), &messages, &head);
+  EXPECT_EQ(member.error_code(), grpc::StatusCode::PERMISSION_DENIED) << member.error_message();
+  EXPECT_EQ(ErrorInfoOf(member).metadata().at("required_role"), "administrator or service");
+  EXPECT_EQ(messages, 0);
+  grpc::Status service = watch(TestTokens().Token("services/tasks", {"service"}), &messages, &head);
+  EXPECT_TRUE(service.ok()) << service.error_message();
+  EXPECT_EQ(messages, 1);
+  EXPECT_EQ(head, static_cast<int64_t>(std::string("services/tasks").size()));
 }
 
 TEST_F(ServerTest, FullQueueAnswersServerBusy) {
@@ -531,8 +736,32 @@ TEST(ServerStartTest, UnusableAddressIsAnError) {
   ServerOptions options;
   // TEST-NET-1 (RFC 5737): never an address of this machine, so binding fails.
   options.listen_address = "192.0.2.1:0";
+  options.allow_plaintext_remote = true;
   auto server = Server::Start(options, {&service});
   EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable) << server.status();
+}
+
+TEST(ServerStartTest, PlaintextBeyondLoopbackIsRefusedUnlessAllowed) {
+  WorkerPool pool(1, 1);
+  TestOrgService service(pool, ReturnMember);
+  for (const char* address : {"0.0.0.0:0", "[::]:0", "192.0.2.1:0"}) {
+    ServerOptions options;
+    options.listen_address = address;
+    auto server = Server::Start(options, {&service});
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition) << address << ": " << server.status();
+    EXPECT_TRUE(absl::StrContains(server.status().message(),
+                                  absl::StrCat("refusing to listen in plaintext on ", address,
+                                               ", which is not a loopback address")))
+        << server.status();
+    EXPECT_TRUE(absl::StrContains(server.status().message(), "--allow_plaintext_remote")) << server.status();
+  }
+  // Allowed explicitly, the wildcard address serves (on a free port).
+  ServerOptions options;
+  options.listen_address = "0.0.0.0:0";
+  options.allow_plaintext_remote = true;
+  auto server = Server::Start(options, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_GT((*server)->port(), 0);
 }
 
 }  // namespace

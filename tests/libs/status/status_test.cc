@@ -72,6 +72,10 @@ TEST(StatusTest, ConstructorsSetCodeAndReason) {
       {Aborted("ETAG_MISMATCH", "changed"), absl::StatusCode::kAborted, "ETAG_MISMATCH"},
       {Unavailable("DATABASE_UNAVAILABLE", "down"), absl::StatusCode::kUnavailable,
        "DATABASE_UNAVAILABLE"},
+      {Unauthenticated("TOKEN_MISSING", "no token"), absl::StatusCode::kUnauthenticated,
+       "TOKEN_MISSING"},
+      {PermissionDenied("PERMISSION_DENIED", "needs administrator"),
+       absl::StatusCode::kPermissionDenied, "PERMISSION_DENIED"},
       {Internal("boom"), absl::StatusCode::kInternal, "INTERNAL"},
   };
   for (const auto& c : cases) {
@@ -80,6 +84,9 @@ TEST(StatusTest, ConstructorsSetCodeAndReason) {
     EXPECT_EQ(ErrorField(c.status), "") << c.status;
   }
   EXPECT_TRUE(absl::StrContains(NotFound("departments/abc").message(), "departments/abc"));
+  auto denied = GetErrorInfo(PermissionDenied("PERMISSION_DENIED", "no", {{"required_role", "administrator"}}));
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(denied->metadata().at("required_role"), "administrator");
 }
 
 TEST(StatusTest, NoDetailsMeansEmptyReasonAndField) {

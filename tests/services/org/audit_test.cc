@@ -11,17 +11,6 @@ using Stub = v1::OrgService::Stub;
 
 class AuditTest : public OrgTest {
  protected:
-  // Calls as `actor` (the identity header until bearer tokens arrive).
-  template <typename Req, typename Resp>
-  grpc::Status CallAs(const std::string& actor,
-                      grpc::Status (v1::OrgService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                      const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ctx.AddMetadata("x-opsteam-actor", actor);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
   std::vector<v1::Change> Changes(const std::string& resource, bool subtree = false) {
     v1::ListChangesRequest req;
     req.set_resource(resource);
@@ -49,7 +38,8 @@ TEST_F(AuditTest, RecordsWhoWhatWhenAndBeforeAfter) {
   create.mutable_department()->set_kind(v1::DEPARTMENT_KIND_FUNCTIONAL_TEAM);
   create.mutable_department()->set_parent("departments/root");
   v1::CreateDepartmentResponse created;
-  ASSERT_THAT(CallAs("members/m-hr", &Stub::CreateDepartment, create, &created), IsOk());
+  // The actor is the subject of the caller's token.
+  ASSERT_THAT(CallAs(Token("members/m-hr", {"administrator"}), &Stub::CreateDepartment, create, &created), IsOk());
 
   v1::UpdateDepartmentRequest rename;
   rename.mutable_department()->set_name("departments/sales");
@@ -57,7 +47,7 @@ TEST_F(AuditTest, RecordsWhoWhatWhenAndBeforeAfter) {
   rename.mutable_update_mask()->add_paths("display_name");
   rename.set_effective_date("2026-07-01");
   v1::UpdateDepartmentResponse renamed;
-  ASSERT_THAT(CallAs("members/m-gm", &Stub::UpdateDepartment, rename, &renamed), IsOk());
+  ASSERT_THAT(CallAs(Token("members/m-gm", {"administrator"}), &Stub::UpdateDepartment, rename, &renamed), IsOk());
 
   v1::MoveDepartmentRequest move;
   move.set_name("departments/sales");
@@ -66,12 +56,24 @@ TEST_F(AuditTest, RecordsWhoWhatWhenAndBeforeAfter) {
   v1::MoveDepartmentResponse moved;
   ASSERT_THAT(Call(&Stub::MoveDepartment, move, &moved), IsOk());
 
+  // A service holding the administrator role (an HR system syncing the organisation).
+  v1::UpdateDepartmentRequest describe;
+  describe.mutable_department()->set_name("departments/sales");
+  describe.mutable_department()->set_description("synced from HR");
+  describe.mutable_update_mask()->add_paths("description");
+  describe.set_effective_date("2026-09-01");
+  v1::UpdateDepartmentResponse described;
+  ASSERT_THAT(CallAs(Token("services/hr-sync", {"administrator"}), &Stub::UpdateDepartment, describe, &described),
+              IsOk());
+
   auto changes = Changes("departments/sales");
-  ASSERT_THAT(Methods(changes), ElementsAre("CreateDepartment", "UpdateDepartment", "MoveDepartment"));
+  ASSERT_THAT(Methods(changes),
+              ElementsAre("CreateDepartment", "UpdateDepartment", "MoveDepartment", "UpdateDepartment"));
   EXPECT_EQ(changes[0].actor(), "members/m-hr");
   EXPECT_EQ(changes[0].effective_date(), "2026-01-01");
   EXPECT_EQ(changes[1].actor(), "members/m-gm");
-  EXPECT_EQ(changes[2].actor(), "anonymous");
+  EXPECT_EQ(changes[2].actor(), "members/m-admin");  // the fixture's default caller
+  EXPECT_EQ(changes[3].actor(), "services/hr-sync");
   ASSERT_EQ(changes[1].fields_size(), 1);
   EXPECT_EQ(changes[1].fields(0).field(), "display_name");
   EXPECT_EQ(changes[1].fields(0).before(), "\"销售部\"");

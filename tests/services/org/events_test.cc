@@ -27,7 +27,7 @@ class EventsTest : public OrgTest {
     req.set_replay_only(true);
     for (auto& t : types) req.add_types(t);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    rpc::PrepareClientContext(&ctx, absl::Seconds(30), admin_token());
     auto reader = stub_->WatchChanges(&ctx, req);
     std::vector<Event> out;
     v1::WatchChangesResponse resp;
@@ -98,7 +98,7 @@ TEST_F(EventsTest, EveryChangePublishesATypedEventInSequence) {
     EXPECT_EQ(events[i].sequence(), static_cast<int64_t>(i + 1));
     EXPECT_EQ(events[i].id(), absl::StrCat("org-", i + 1));
     EXPECT_EQ(events[i].source(), "org");
-    EXPECT_EQ(events[i].actor(), "anonymous");
+    EXPECT_EQ(events[i].actor(), "members/m-admin");  // the token's subject
     EXPECT_GT(events[i].time().seconds(), 0);
   }
   EXPECT_EQ(events[1].subject(), "departments/sales");
@@ -233,7 +233,7 @@ TEST_F(EventsTest, WatchFollowsLiveAfterReplay) {
   v1::WatchChangesRequest req;
   req.set_since_sequence(0);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  rpc::PrepareClientContext(&ctx, absl::Seconds(60), admin_token());
   auto reader = stub_->WatchChanges(&ctx, req);
   v1::WatchChangesResponse resp;
   ASSERT_TRUE(reader->Read(&resp));
@@ -264,7 +264,7 @@ TEST_F(EventsTest, WatchRejectsBadRequests) {
     v1::WatchChangesRequest req;
     edit(req);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    rpc::PrepareClientContext(&ctx, absl::Seconds(30), admin_token());
     auto reader = stub_->WatchChanges(&ctx, req);
     v1::WatchChangesResponse resp;
     EXPECT_FALSE(reader->Read(&resp));

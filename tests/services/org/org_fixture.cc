@@ -3,29 +3,58 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/random/random.h"
+#include "absl/time/clock.h"
 #include "libs/testing/test_env.h"
 #include "services/org/migrations.h"
 
 namespace opsteam::org::testing {
 
 void OrgTest::SetUp() {
+  absl::BitGen random;
+  for (int i = 0; i < 48; ++i) jwt_secret_.push_back(static_cast<char>(absl::Uniform<int>(random, 0, 256)));
+  auto signer = auth::JwtSigner::Hs256(jwt_secret_);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  signer_ = std::make_unique<auth::JwtSigner>(*std::move(signer));
+  auto key = auth::VerificationKey::Hs256(jwt_secret_);
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto verifier = auth::JwtVerifier::Create(auth::VerifierOptions(), {*std::move(key)});
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  auth_ = std::make_unique<auth::JwtAuthenticator>(*std::move(verifier));
+  admin_token_ = Token("members/m-admin", {auth::kRoleAdministrator});
+
   conninfo_ = opsteam::testing::TestEnv::Get().NewDatabase("org", Migrations());
   pool_ = std::make_unique<pg::Pool>(pg::PoolOptions{.conninfo = conninfo_, .size = 12});
   logic_ = std::make_unique<OrgLogic>(*pool_);
   workers_ = std::make_unique<rpc::WorkerPool>(12, 1000);
   notifier_ = std::make_unique<events::OutboxNotifier>(conninfo_, "org");
   notifier_->Start();
-  service_ = std::make_unique<OrgGrpcService>(*logic_, *workers_, notifier_.get());
+  service_ = std::make_unique<OrgGrpcService>(*logic_, *workers_, *auth_, notifier_.get());
   rpc::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.health_probe = [this] { return pool_->Ping(); };
   auto server = rpc::Server::Start(options, {service_.get()});
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(*server);
-  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                 grpc::InsecureChannelCredentials());
+  auto channel = rpc::MakeChannel(address(), rpc::ClientTlsOptions());
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  channel_ = *std::move(channel);
   stub_ = v1::OrgService::NewStub(channel_);
 }
+
+std::string OrgTest::Token(const std::string& subject, const std::vector<std::string>& roles, absl::Duration ttl) {
+  auth::TokenClaims claims;
+  claims.subject = subject;
+  claims.roles = roles;
+  const absl::Time now = absl::Now();
+  claims.issued_at = ttl > absl::ZeroDuration() ? now : now + ttl - absl::Hours(1);
+  claims.expires = now + ttl;
+  absl::StatusOr<std::string> token = signer_->Sign(claims);
+  EXPECT_TRUE(token.ok()) << subject << ": " << token.status();
+  return token.ok() ? *token : "";
+}
+
+std::string OrgTest::address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
 
 void OrgTest::TearDown() {
   stub_.reset();

@@ -1,7 +1,9 @@
 #pragma once
 
 // Test fixture: a real org service (OrgLogic + gRPC adapter) on a fresh database of the
-// test program's private PostgreSQL, called through a real gRPC channel.
+// test program's private PostgreSQL, called through a real gRPC channel. Tokens are HS256
+// with a secret made per test; calls go out as an administrator (members/m-admin) unless a
+// test calls as someone else.
 
 #include <chrono>
 #include <memory>
@@ -11,8 +13,11 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/auth/jwt.h"
+#include "libs/auth/jwt_authenticator.h"
 #include "libs/events/outbox_notifier.h"
 #include "libs/pg/pg.h"
+#include "libs/rpc/channel.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/worker_pool.h"
 #include "libs/status/status.h"
@@ -29,14 +34,30 @@ class OrgTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Calls `method` on the stub with a 30 s deadline.
+  // Calls `method` on the stub as the administrator, with a 30 s deadline.
   template <typename Req, typename Resp>
   grpc::Status Call(grpc::Status (v1::OrgService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                     const Req& req, Resp* resp) {
+    return CallAs(admin_token_, method, req, resp);
+  }
+  // The same with `token` as the bearer token; "" sends none.
+  template <typename Req, typename Resp>
+  grpc::Status CallAs(const std::string& token,
+                      grpc::Status (v1::OrgService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                      const Req& req, Resp* resp) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    rpc::PrepareClientContext(&ctx, absl::Seconds(30), token);
     return (stub_.get()->*method)(&ctx, req, resp);
   }
+
+  // A token the service accepts for `subject` ("members/{id}" or "services/{id}") with
+  // `roles`, valid from now for `ttl` (negative: expired that long ago).
+  std::string Token(const std::string& subject, const std::vector<std::string>& roles = {},
+                    absl::Duration ttl = absl::Hours(1));
+  // The administrator's token, which Call sends.
+  const std::string& admin_token() const { return admin_token_; }
+  // The address of the service ("127.0.0.1:port").
+  std::string address() const;
 
   // Shorthands that fail the test on error and return the created resource.
   v1::Department MakeDepartment(const std::string& id, const std::string& parent_id,
@@ -58,6 +79,10 @@ class OrgTest : public ::testing::Test {
   std::vector<std::string> ChangeMethods(const std::string& resource);
 
   std::string conninfo_;
+  std::string jwt_secret_;
+  std::unique_ptr<auth::JwtSigner> signer_;
+  std::unique_ptr<auth::JwtAuthenticator> auth_;
+  std::string admin_token_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<OrgLogic> logic_;
   std::unique_ptr<rpc::WorkerPool> workers_;

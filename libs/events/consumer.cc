@@ -303,6 +303,16 @@ void Consumer::RecordFailure(const std::string& event_id, const absl::Status& er
   if (!s.ok()) OPS_LOG(WARNING) << "consumer " << options_.group << ": cannot record a failure: " << s.message();
 }
 
+absl::StatusOr<Consumer::Outcome> Consumer::LockOffset(pg::Tx& tx, const v1::Event& event) {
+  auto r = tx.Exec("SELECT last_sequence FROM event_offsets WHERE consumer_group = $1 AND source = $2 FOR UPDATE",
+                   {options_.group, options_.source});
+  if (!r.ok()) return r.status();
+  const int64_t last = r->rows() ? r->GetInt64(0, 0) : 0;
+  if (event.sequence() <= last) return Outcome::kDuplicate;
+  if (event.sequence() != last + 1) return Outcome::kOutOfOrder;
+  return Outcome::kApplied;
+}
+
 absl::StatusOr<Consumer::Outcome> Consumer::ApplyOne(const v1::Event& event, bool redelivered) {
   // First deliveries cost one read here; only retries write an attempt up front.
   OPS_ASSIGN_OR_RETURN(auto failures, Attempts(event.id(), false));
@@ -319,20 +329,9 @@ absl::StatusOr<Consumer::Outcome> Consumer::ApplyOne(const v1::Event& event, boo
   Outcome outcome = Outcome::kApplied;
   absl::Status handler_error;
   absl::Status s = pg::RunInTransaction(pool_, {}, [&](pg::Tx& tx) -> absl::Status {
-    outcome = Outcome::kApplied;
     handler_error = absl::OkStatus();
-    auto r = tx.Exec("SELECT last_sequence FROM event_offsets WHERE consumer_group = $1 AND source = $2 FOR UPDATE",
-                     {options_.group, options_.source});
-    if (!r.ok()) return r.status();
-    const int64_t last = r->rows() ? r->GetInt64(0, 0) : 0;
-    if (event.sequence() <= last) {
-      outcome = Outcome::kDuplicate;
-      return absl::OkStatus();
-    }
-    if (event.sequence() != last + 1) {
-      outcome = Outcome::kOutOfOrder;
-      return absl::OkStatus();
-    }
+    OPS_ASSIGN_OR_RETURN(outcome, LockOffset(tx, event));
+    if (outcome != Outcome::kApplied) return absl::OkStatus();
     auto in = tx.Exec(
         "INSERT INTO event_inbox (consumer_group, event_id, source, sequence, type, outcome)"
         " VALUES ($1, $2, $3, $4::bigint, $5, 'applied') ON CONFLICT DO NOTHING",
@@ -373,19 +372,8 @@ absl::StatusOr<Consumer::Outcome> Consumer::DeadLetter(const v1::Event& event, c
   if (!x.ok()) return x.status();
   Outcome outcome = Outcome::kApplied;
   absl::Status s = pg::RunInTransaction(pool_, {}, [&](pg::Tx& tx) -> absl::Status {
-    outcome = Outcome::kApplied;
-    auto r = tx.Exec("SELECT last_sequence FROM event_offsets WHERE consumer_group = $1 AND source = $2 FOR UPDATE",
-                     {options_.group, options_.source});
-    if (!r.ok()) return r.status();
-    const int64_t last = r->rows() ? r->GetInt64(0, 0) : 0;
-    if (event.sequence() <= last) {
-      outcome = Outcome::kDuplicate;
-      return absl::OkStatus();
-    }
-    if (event.sequence() != last + 1) {
-      outcome = Outcome::kOutOfOrder;
-      return absl::OkStatus();
-    }
+    OPS_ASSIGN_OR_RETURN(outcome, LockOffset(tx, event));
+    if (outcome != Outcome::kApplied) return absl::OkStatus();
     auto in = tx.Exec(
         "INSERT INTO event_inbox (consumer_group, event_id, source, sequence, type, outcome, error)"
         " VALUES ($1, $2, $3, $4::bigint, $5, 'dead_lettered', $6) ON CONFLICT DO NOTHING",

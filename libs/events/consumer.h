@@ -123,6 +123,8 @@ class Consumer {
   absl::StatusOr<std::vector<Entry>> Reclaim();
   // Applies the event (after any missing ones before it); OK when it needs no more work.
   absl::Status Deliver(const v1::Event& event, bool redelivered);
+  // Locks the offset row for `tx`: kApplied when `event` is the next one to apply.
+  absl::StatusOr<Outcome> LockOffset(pg::Tx& tx, const v1::Event& event);
   absl::StatusOr<Outcome> ApplyOne(const v1::Event& event, bool redelivered);
   absl::StatusOr<Outcome> DeadLetter(const v1::Event& event, const std::string& error);
   // Counts an attempt at the event and returns the attempts so far with the last error. With

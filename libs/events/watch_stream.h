@@ -59,8 +59,9 @@ class OutboxWatchReactor final : public grpc::ServerWriteReactor<Response> {
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
+      cancelled_ = true;
       // Only a stream parked on the notifier is finished here; otherwise a read or write is
-      // in flight and finishes it when it sees the cancellation.
+      // in flight and finishes it: a write fails, and a read about to park sees cancelled_.
       if (waiting_ && source_.notifier->Cancel(wait_id_)) {
         waiting_ = false;
         finish = true;
@@ -107,20 +108,29 @@ class OutboxWatchReactor final : public grpc::ServerWriteReactor<Response> {
       return;
     }
     bool parked = false;
+    bool cancelled = false;
     {
       // Held across the registration so the callback, which may fire at once on the
-      // notifier's thread, sees waiting_ set.
+      // notifier's thread, sees waiting_ set, and so OnCancel either sees the stream parked
+      // or the stream sees cancelled_.
       absl::MutexLock lock(&mu_);
-      wait_id_ = source_.notifier->CallWhenAbove(scanned_, [this] {
-        {
-          absl::MutexLock inner(&mu_);
-          waiting_ = false;
-        }
-        ScheduleRead();
-      });
-      parked = waiting_ = wait_id_ != 0;
+      cancelled = cancelled_;
+      if (!cancelled) {
+        wait_id_ = source_.notifier->CallWhenAbove(scanned_, [this] {
+          {
+            absl::MutexLock inner(&mu_);
+            waiting_ = false;
+          }
+          ScheduleRead();
+        });
+        parked = waiting_ = wait_id_ != 0;
+      }
     }
-    if (!parked) ScheduleRead();  // the head moved on while reading: read again
+    if (cancelled) {
+      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+    } else if (!parked) {
+      ScheduleRead();  // the head moved on while reading: read again
+    }
   }
 
   grpc::CallbackServerContext* ctx_;
@@ -131,6 +141,7 @@ class OutboxWatchReactor final : public grpc::ServerWriteReactor<Response> {
   Response response_;
   absl::Mutex mu_;
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   OutboxNotifier::WaiterId wait_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

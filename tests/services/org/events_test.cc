@@ -2,6 +2,7 @@
 // numbered without gaps; failed and repeated requests publish nothing; WatchChanges replays
 // the outbox and then follows it live.
 
+#include <atomic>
 #include <thread>
 
 #include "google/protobuf/util/time_util.h"
@@ -253,6 +254,30 @@ TEST_F(EventsTest, WatchFollowsLiveAfterReplay) {
   EXPECT_THAT(live, ElementsAre("departments/sales", "members/m-li-ming"));
   ctx.TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(EventsTest, CancelledStreamsNeverHoldUpShutdown) {
+  MakeDepartment("root", "");
+  // Streams cancelled at every stage (reading, writing, parked on the notifier) while
+  // changes commit: each must finish, or the server's Stop below would wait forever.
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int i = 0; writing; ++i) MakeMember(absl::StrCat("m-", i));
+  });
+  for (int i = 0; i < 60; ++i) {
+    v1::WatchChangesRequest req;
+    grpc::ClientContext ctx;
+    rpc::PrepareClientContext(&ctx, absl::Seconds(30), admin_token());
+    auto reader = stub_->WatchChanges(&ctx, req);
+    v1::WatchChangesResponse resp;
+    for (int k = 0; k < i % 3 && reader->Read(&resp); ++k) {
+    }
+    ctx.TryCancel();
+    (void)reader->Finish();
+  }
+  writing = false;
+  writer.join();
+  server_->Stop();
 }
 
 TEST_F(EventsTest, WatchRejectsBadRequests) {

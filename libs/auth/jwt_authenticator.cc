@@ -8,25 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "libs/rpc/flag_file.h"
 #include "libs/status/status.h"
 
 namespace opsteam::auth {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read: ", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> ReadHs256Secret(const std::string& path, absl::string_view flag) {
-  absl::StatusOr<std::string> text = ReadFile(flag, path);
+  absl::StatusOr<std::string> text = rpc::ReadFlagFile(flag, path);
   if (!text.ok()) return text.status();
   std::string secret(absl::StripTrailingAsciiWhitespace(*text));
   if (absl::StatusOr<VerificationKey> key = VerificationKey::Hs256(secret); !key.ok()) {
@@ -45,7 +33,7 @@ absl::StatusOr<std::unique_ptr<JwtAuthenticator>> JwtAuthenticator::FromConfig(c
     keys.push_back(*std::move(key));
   }
   for (const std::string& path : config.public_key_files) {
-    absl::StatusOr<std::string> pem = ReadFile("--jwt_public_keys", path);
+    absl::StatusOr<std::string> pem = rpc::ReadFlagFile("--jwt_public_keys", path);
     if (!pem.ok()) return pem.status();
     absl::StatusOr<VerificationKey> key =
         VerificationKey::FromPublicKeyPem(*pem, std::filesystem::path(path).stem().string());

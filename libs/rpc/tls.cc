@@ -5,14 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/rpc/flag_file.h"
 #include "openssl/bio.h"
 #include "openssl/err.h"
 #include "openssl/evp.h"
@@ -39,21 +38,10 @@ BioPtr MemoryBio(const std::string& data) {
   return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
-// `flag` names the setting in errors ("--tls_cert /etc/opsteam/org.crt: ...").
-absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read: ", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The certificates of a PEM file, in order; an error unless there is at least one.
 absl::StatusOr<std::vector<X509Ptr>> ReadCertificates(absl::string_view flag, const std::string& path,
                                                       std::string* pem) {
-  absl::StatusOr<std::string> text = ReadFile(flag, path);
+  absl::StatusOr<std::string> text = ReadFlagFile(flag, path);
   if (!text.ok()) return text.status();
   std::vector<X509Ptr> certs;
   BioPtr bio = MemoryBio(*text);
@@ -67,7 +55,7 @@ absl::StatusOr<std::vector<X509Ptr>> ReadCertificates(absl::string_view flag, co
 }
 
 absl::StatusOr<PkeyPtr> ReadPrivateKey(absl::string_view flag, const std::string& path, std::string* pem) {
-  absl::StatusOr<std::string> text = ReadFile(flag, path);
+  absl::StatusOr<std::string> text = ReadFlagFile(flag, path);
   if (!text.ok()) return text.status();
   BioPtr bio = MemoryBio(*text);
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));

@@ -1,9 +1,7 @@
 // org-service: the organisation (departments, positions, members, assignments) over gRPC.
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -20,6 +18,7 @@
 #include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
 #include "libs/rpc/env.h"
+#include "libs/rpc/flag_file.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/worker_pool.h"
 #include "services/org/migrations.h"
@@ -72,11 +71,9 @@ absl::StatusOr<opsteam::events::RelayOptions> RelayOptions(const std::string& re
   }
   options.redis.host = hp.first;
   if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {
-    std::ifstream in(file);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat("--redis_password_file: cannot read ", file));
-    std::stringstream text;
-    text << in.rdbuf();
-    options.redis.password = std::string(absl::StripTrailingAsciiWhitespace(text.str()));
+    auto text = opsteam::rpc::ReadFlagFile("--redis_password_file", file);
+    if (!text.ok()) return text.status();
+    options.redis.password = std::string(absl::StripTrailingAsciiWhitespace(*text));
   }
   return options;
 }

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "libs/redis/redis_client.h"
 #include "libs/status/status.h"
+#include "libs/testing/fake_clock.h"
 #include "libs/testing/test_env.h"
 
 namespace opsteam::cache {
@@ -25,22 +26,7 @@ namespace {
 
 using ::opsteam::testing::TestEnv;
 
-// A clock that only moves when the test says so.
-class FakeClock {
- public:
-  absl::Time Now() const {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'780'000'000);
-};
+using ::opsteam::testing::FakeClock;
 
 redis::Options RedisOptions() {
   redis::Options o;

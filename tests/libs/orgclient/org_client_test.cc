@@ -18,6 +18,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/create_channel.h"
 #include "libs/redis/redis_client.h"
+#include "libs/testing/fake_clock.h"
 #include "libs/testing/test_env.h"
 #include "opsteam/org/v1/events.pb.h"
 #include "tests/services/org/org_fixture.h"
@@ -39,21 +40,7 @@ MATCHER_P(EqualsProto, expected, "") {
   return false;
 }
 
-class FakeClock {
- public:
-  absl::Time Now() const {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'780'000'000);
-};
+using ::opsteam::testing::FakeClock;
 
 // Waits for `done` (something another thread does), polling; false after 20 s.
 bool Eventually(const std::function<bool()>& done) {

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/status/status.h"
+#include "libs/testing/fake_clock.h"
 #include "libs/testing/process.h"
 #include "libs/testing/redis_server.h"
 
@@ -98,23 +99,7 @@ void ExpectUnavailable(const absl::Status& status) {
   EXPECT_EQ(opsteam::ErrorReason(status), kUnavailableReason) << status;
 }
 
-// A clock that only moves when the test says so, for Options::now. No test measures or
-// sleeps real time: backoff windows are stepped through with Advance().
-class FakeClock {
- public:
-  absl::Time Now() const {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'700'000'000);
-};
+using ::opsteam::testing::FakeClock;
 
 // `options` reading the backoff clock from `clock`, which must outlive the client.
 Options WithClock(Options options, FakeClock& clock) {

@@ -8,7 +8,7 @@
 #include "libs/aip/aip.h"
 #include "libs/status/macros.h"
 #include "libs/status/status.h"
-#include "libs/events/outbox.h"
+#include "libs/events/idempotent_write.h"
 #include "services/org/audit.h"
 #include "services/org/org_events.h"
 #include "services/org/org_rules.h"
@@ -47,45 +47,13 @@ absl::Status OrgLogic::Write(absl::string_view method, const google::protobuf::M
     if (auto d = aip::ParseDate(req.GetReflection()->GetString(req, f), "effective_date"); d.ok()) day = *d;
   }
   ScopedWrite scope({std::string(method), day});
-  const std::string digest = request_id.empty() ? std::string() : aip::RequestDigest(req);
-  // Returns true when the request was done before and `resp` now holds its response.
-  auto replay = [&](pg::Tx& tx) -> absl::StatusOr<bool> {
-    OPS_ASSIGN_OR_RETURN(auto logged, FindRequest(tx, request_id));
-    if (!logged) return false;
-    if (logged->method != method || logged->digest != digest) {
-      return InvalidArgument("request_id", "was already used for a different request",
-                             "REQUEST_ID_REUSED");
-    }
-    if (!resp->ParseFromString(logged->response)) return Internal("unreadable logged response");
-    return true;
-  };
-  // The events the body's changes publish, appended to the outbox last, just before COMMIT
-  // (the outbox counter row is then locked only for the commit itself).
-  std::vector<events::v1::Event> pending;
-  ScopedEvents collect(&pending);
-  absl::Status s = pg::RunInTransaction(pool_, {}, [&](pg::Tx& tx) -> absl::Status {
-    resp->Clear();
-    pending.clear();
-    if (!request_id.empty()) {
-      OPS_ASSIGN_OR_RETURN(bool done, replay(tx));
-      if (done) return absl::OkStatus();
-    }
-    OPS_RETURN_IF_ERROR(body(tx));
-    if (!request_id.empty()) {
-      OPS_RETURN_IF_ERROR(LogRequest(tx, request_id, {std::string(method), digest, resp->SerializeAsString()}));
-    }
-    return events::AppendToOutbox(tx, kEventSource, pending).status();
-  });
-  if (s.ok() || request_id.empty() || s.code() == absl::StatusCode::kInvalidArgument) return s;
-  // A concurrent request with the same id may have committed first: answer as it did.
-  absl::Status first = s;
-  bool replayed = false;
-  absl::Status again = pg::RunInTransaction(pool_, {.read_only = true}, [&](pg::Tx& tx) -> absl::Status {
-    OPS_ASSIGN_OR_RETURN(replayed, replay(tx));
-    return absl::OkStatus();
-  });
-  if (!again.ok()) return again.code() == absl::StatusCode::kInvalidArgument ? again : first;
-  return replayed ? absl::OkStatus() : first;
+  return events::IdempotentWrite(
+      pool_, {.source = kEventSource, .method = method, .request = &req, .request_id = request_id, .response = resp},
+      [&](pg::Tx& tx, std::vector<events::v1::Event>& events) {
+        // The store's changes add their events here (AddChangeEvent).
+        ScopedEvents collect(&events);
+        return body(tx);
+      });
 }
 
 absl::Status OrgLogic::Read(const std::function<absl::Status(pg::Tx&)>& body) {

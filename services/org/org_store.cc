@@ -674,24 +674,4 @@ absl::StatusOr<OrgSnapshot> LoadSnapshot(pg::Tx& tx, CivilDay day) {
   return snap;
 }
 
-// ---- Idempotency ----------------------------------------------------------------------
-
-absl::StatusOr<std::optional<LoggedRequest>> FindRequest(pg::Tx& tx, const std::string& request_id) {
-  auto r = tx.Exec("SELECT method, digest, response FROM request_log WHERE request_id = $1",
-                   {request_id});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<LoggedRequest>();
-  auto bytes = pg::ParseBytea(r->Get(0, 2));
-  if (!bytes) return Internal("request_log: unreadable response");
-  return std::optional<LoggedRequest>(
-      LoggedRequest{r->GetString(0, 0), r->GetString(0, 1), std::move(*bytes)});
-}
-
-absl::Status LogRequest(pg::Tx& tx, const std::string& request_id, const LoggedRequest& entry) {
-  auto r = tx.Exec(
-      "INSERT INTO request_log (request_id, method, digest, response) VALUES ($1, $2, $3, $4::bytea)",
-      {request_id, entry.method, entry.digest, pg::ByteaParam(entry.response)});
-  return r.status();
-}
-
 }  // namespace opsteam::org

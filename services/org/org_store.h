@@ -209,15 +209,6 @@ struct OrgSnapshot {
 };
 absl::StatusOr<OrgSnapshot> LoadSnapshot(pg::Tx& tx, CivilDay day);
 
-// ---- Idempotency.
-struct LoggedRequest {
-  std::string method;
-  std::string digest;
-  std::string response;
-};
-absl::StatusOr<std::optional<LoggedRequest>> FindRequest(pg::Tx& tx, const std::string& request_id);
-absl::Status LogRequest(pg::Tx& tx, const std::string& request_id, const LoggedRequest& entry);
-
 }  // namespace opsteam::org
 
 
